@@ -1,0 +1,165 @@
+/**
+ * The bus ceiling: produce, consume and round-trip throughput of ~300-byte transfer.v1 JSON
+ * events through the real broker, with the project's own KafkaBus / consume() (validation
+ * included), for a few client settings. Later pipeline benchmarks compare with these figures.
+ *
+ *   npm run bench -- kafka [--messages 1000000]
+ */
+import { performance } from "node:perf_hooks";
+import { consume, KafkaBus } from "@chainscreen/kafka";
+import { silentLogger } from "@chainscreen/logger";
+import { TransferV1, transferId } from "@chainscreen/schema";
+import { benchInfra, rssMb, table } from "./lib.js";
+
+const argN = process.argv.indexOf("--messages");
+const N = argN > 0 ? Number(process.argv[argN + 1]) : 1_000_000;
+
+function event(i: number) {
+  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
+  return {
+    type: "transfer.v1",
+    id: transferId("ethereum", txHash, "token", 3),
+    chain: "ethereum",
+    kind: "token",
+    txHash,
+    index: "3",
+    blockNumber: 19_000_000 + (i >> 7),
+    blockHash: null,
+    timestamp: 1_700_000_000_000 + i,
+    from: `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
+    to: `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
+    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
+    amount: String(1_000_000 + i),
+    status: "confirmed",
+    source: "bench",
+    observedAt: 1_700_000_000_000,
+  } as const;
+}
+
+interface Variant {
+  name: string;
+  partitions: number;
+  chunk: number;
+  compression: "none" | "gzip";
+  idempotent: boolean;
+  validate: boolean;
+}
+
+async function runVariant(brokers: string, v: Variant) {
+  const bus = new KafkaBus({ brokers: [brokers], clientId: `bench-${v.name}` }, silentLogger());
+  const topic = `bench.kafka.${v.name}.${Date.now()}`;
+  await bus.ensureTopics([{ topic, partitions: v.partitions }]);
+  const values = Array.from({ length: N }, (_, i) => {
+    const e = event(i);
+    return { key: e.id, value: JSON.stringify(e) };
+  });
+  const bytes = values.reduce((s, m) => s + m.value.length, 0);
+
+  // Produce: several sends in flight (one per partition-sized slice) to keep the broker busy.
+  const producer = await bus.producer({
+    idempotent: v.idempotent,
+    compression: v.compression,
+    chunkSize: v.chunk,
+  });
+  const t0 = performance.now();
+  const lanes = 4;
+  const per = Math.ceil(N / lanes);
+  await Promise.all(
+    Array.from({ length: lanes }, (_, l) =>
+      producer.send(topic, values.slice(l * per, (l + 1) * per)),
+    ),
+  );
+  const produceS = (performance.now() - t0) / 1000;
+  await producer.disconnect();
+
+  // Consume with validation (the real consumer path) from the beginning.
+  let seen = 0;
+  const t1 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    consume(bus, {
+      groupId: `bench-${v.name}-${Date.now()}`,
+      topics: [topic],
+      schema: v.validate ? TransferV1 : (TransferV1.passthrough() as never),
+      fromBeginning: true,
+      partitionsConsumedConcurrently: v.partitions,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      handleBatch: async (msgs) => {
+        seen += msgs.length;
+        if (seen >= N) resolve();
+      },
+    }).catch(reject);
+  });
+  const consumeS = (performance.now() - t1) / 1000;
+  await bus.deleteTopics([topic]).catch(() => {});
+  await bus.close();
+  const mb = bytes / 1024 / 1024;
+  return {
+    variant: v.name,
+    partitions: v.partitions,
+    "produce msg/s": Math.round(N / produceS),
+    "produce MB/s": (mb / produceS).toFixed(1),
+    "consume msg/s": Math.round(N / consumeS),
+    "consume MB/s": (mb / consumeS).toFixed(1),
+    "round-trip msg/s": Math.round(N / (produceS + consumeS)),
+    "rss MB": rssMb(),
+  };
+}
+
+const infra = await benchInfra("kafka");
+try {
+  console.log(
+    `bus ceiling: ${N.toLocaleString()} transfer.v1 events of ~${JSON.stringify(event(1)).length} bytes\n`,
+  );
+  const variants: Variant[] = [
+    {
+      name: "p1-chunk1k",
+      partitions: 1,
+      chunk: 1_000,
+      compression: "none",
+      idempotent: true,
+      validate: true,
+    },
+    {
+      name: "p4-chunk5k",
+      partitions: 4,
+      chunk: 5_000,
+      compression: "none",
+      idempotent: true,
+      validate: true,
+    },
+    {
+      name: "p8-chunk10k",
+      partitions: 8,
+      chunk: 10_000,
+      compression: "none",
+      idempotent: true,
+      validate: true,
+    },
+    {
+      name: "p4-chunk5k-gzip",
+      partitions: 4,
+      chunk: 5_000,
+      compression: "gzip",
+      idempotent: true,
+      validate: true,
+    },
+    {
+      name: "p4-chunk5k-noidem",
+      partitions: 4,
+      chunk: 5_000,
+      compression: "none",
+      idempotent: false,
+      validate: true,
+    },
+  ];
+  const only = process.env.BENCH_VARIANT;
+  const rows = [];
+  for (const v of variants.filter((x) => !only || x.name === only)) {
+    rows.push(await runVariant(infra.kafkaBrokers, v));
+    table(rows.slice(-1));
+  }
+  console.log("\nsummary");
+  table(rows);
+} finally {
+  await infra.cleanup();
+}

@@ -1,0 +1,43 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { type LocalInfra, repoRoot, startLocalInfra } from "../infra/local/index.js";
+
+/** Starts Kafka and Redis for a benchmark (or reuses CHAINSCREEN_BENCH_* ones). */
+export async function benchInfra(name: string): Promise<LocalInfra & { cleanup(): Promise<void> }> {
+  const dataDir = join(repoRoot, ".data", `bench-${name}-${process.pid}`);
+  const infra = await startLocalInfra({
+    dataDir,
+    kafkaBrokers: process.env.CHAINSCREEN_BENCH_KAFKA_BROKERS,
+    redisUrl: process.env.CHAINSCREEN_BENCH_REDIS_URL,
+    log: (m) => console.error(`[infra] ${m}`),
+  });
+  return {
+    ...infra,
+    async cleanup() {
+      await infra.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Percentile of a sorted array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** Resident set size in MB. */
+export function rssMb(): number {
+  return Math.round(process.memoryUsage().rss / 1024 / 1024);
+}
+
+/** Prints an aligned table. */
+export function table(rows: Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0] as object);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padStart(width[i] ?? 0)).join("  ");
+  console.log(line(cols));
+  for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
+}

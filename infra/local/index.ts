@@ -1,0 +1,83 @@
+import { join, resolve } from "node:path";
+import { startKafka, stopKafka } from "./kafka.js";
+import { freePort } from "./proc.js";
+import { startRedis, stopRedis } from "./redis.js";
+
+export * from "./kafka.js";
+export * from "./proc.js";
+export * from "./redis.js";
+
+/** Repository root (infra/local/../..). */
+export const repoRoot = resolve(import.meta.dirname, "..", "..");
+/** Where the Kafka broker jars are kept once resolved. */
+export const kafkaLibDir = join(repoRoot, ".data", "kafka", "lib");
+
+/** Options for {@link startLocalInfra}. */
+export interface LocalInfraOptions {
+  dataDir: string;
+  /** Use this broker instead of starting one. */
+  kafkaBrokers?: string | undefined;
+  /** Use this Redis instead of starting one. */
+  redisUrl?: string | undefined;
+  redisPersistence?: boolean;
+  kafkaPort?: number;
+  redisPort?: number;
+  log?: (m: string) => void;
+}
+
+/** Started (or reused) local infrastructure. */
+export interface LocalInfra {
+  kafkaBrokers: string;
+  redisUrl: string;
+  redisPort: number;
+  redisDataDir: string;
+  kafkaPid: number | null;
+  redisPid: number | null;
+  stop(): Promise<void>;
+}
+
+/** Starts Kafka and Redis in parallel on free (or given) ports. */
+export async function startLocalInfra(opts: LocalInfraOptions): Promise<LocalInfra> {
+  const log = opts.log ?? (() => {});
+  const redisDataDir = join(opts.dataDir, "redis");
+  const kafkaP = opts.kafkaBrokers
+    ? Promise.resolve({ brokers: opts.kafkaBrokers, pid: null as number | null })
+    : (async () => {
+        const port = opts.kafkaPort ?? (await freePort());
+        const controllerPort = await freePort();
+        const k = await startKafka(
+          { port, controllerPort, dataDir: join(opts.dataDir, "kafka"), libDir: kafkaLibDir },
+          log,
+        );
+        return { brokers: k.brokers, pid: k.pid as number | null };
+      })();
+  const redisP = opts.redisUrl
+    ? Promise.resolve({
+        url: opts.redisUrl,
+        pid: null as number | null,
+        port: Number(new URL(opts.redisUrl).port || 6379),
+      })
+    : (async () => {
+        const port = opts.redisPort ?? (await freePort());
+        const r = await startRedis(
+          { port, dataDir: redisDataDir, persistence: opts.redisPersistence ?? false },
+          log,
+        );
+        return { url: r.url, pid: r.pid as number | null, port };
+      })();
+  const [kafka, redis] = await Promise.all([kafkaP, redisP]);
+  return {
+    kafkaBrokers: kafka.brokers,
+    redisUrl: redis.url,
+    redisPort: redis.port,
+    redisDataDir,
+    kafkaPid: kafka.pid,
+    redisPid: redis.pid,
+    async stop() {
+      await Promise.all([
+        kafka.pid ? stopKafka(kafka.pid) : Promise.resolve(),
+        redis.pid ? stopRedis(redis.pid) : Promise.resolve(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,268 @@
+import type { Logger } from "@chainscreen/logger";
+import {
+  type Admin,
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  type Producer as KProducer,
+  logLevel,
+  Partitioners,
+  type SASLOptions,
+} from "kafkajs";
+
+/** Connection settings; TLS and SASL make the same code run against a managed cluster. */
+export interface BusConfig {
+  brokers: string[];
+  clientId: string;
+  /** true for TLS with system CAs, or explicit options (ca/cert/key as PEM strings). */
+  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  sasl?: {
+    mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+    username: string;
+    password: string;
+  };
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A topic to create when missing. */
+export interface TopicSpec {
+  topic: string;
+  /** Default 4: services scale out as consumer groups up to this many instances. */
+  partitions?: number;
+  replicationFactor?: number;
+  /** Log compaction (latest value per key): watchlist state, exposure state, checkpoints. */
+  compacted?: boolean;
+  /** Time retention; -1 keeps forever. */
+  retentionMs?: number;
+  config?: Record<string, string>;
+}
+
+/** One message to produce; `value` objects are JSON-encoded, null is a tombstone. */
+export interface OutMessage {
+  key: string | null;
+  value: unknown;
+  headers?: Record<string, string>;
+  partition?: number;
+}
+
+/** Compression codecs available without native add-ons. */
+export type Compression = "none" | "gzip";
+
+/** Options for {@link KafkaBus.producer}. */
+export interface ProducerOptions {
+  /** Enables transactions (and idempotence); must be stable per logical writer to fence zombies. */
+  transactionalId?: string;
+  /** Idempotent producer (default true): broker de-duplicates retried batches. */
+  idempotent?: boolean;
+  compression?: Compression;
+  /** Messages per produce request when sending large arrays (default 5,000). */
+  chunkSize?: number;
+}
+
+/** A transaction in progress. */
+export interface Transaction {
+  send(topic: string, messages: OutMessage[]): Promise<void>;
+}
+
+/** A producer that JSON-encodes values. */
+export interface Producer {
+  send(topic: string, messages: OutMessage[]): Promise<void>;
+  /** Runs `fn` inside a Kafka transaction: everything sent commits together or not at all. */
+  transaction(fn: (tx: Transaction) => Promise<void>): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+function encode(m: OutMessage) {
+  return {
+    key: m.key,
+    value:
+      m.value === null
+        ? null
+        : typeof m.value === "string" || Buffer.isBuffer(m.value)
+          ? m.value
+          : JSON.stringify(m.value),
+    headers: m.headers,
+    partition: m.partition,
+  };
+}
+
+function toKafkaConfig(cfg: BusConfig, log: Logger): KafkaConfig {
+  const sasl: SASLOptions | undefined = cfg.sasl
+    ? ({
+        mechanism: cfg.sasl.mechanism,
+        username: cfg.sasl.username,
+        password: cfg.sasl.password,
+      } as SASLOptions)
+    : undefined;
+  return {
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    ssl: cfg.ssl,
+    sasl,
+    connectionTimeout: cfg.connectionTimeoutMs ?? 5_000,
+    requestTimeout: cfg.requestTimeoutMs ?? 30_000,
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        const data = { kafkajs: rest };
+        if (level === logLevel.ERROR) log.error(data, message);
+        else if (level === logLevel.WARN) log.warn(data, message);
+        else log.debug(data, message);
+      },
+  };
+}
+
+/** Entry point to Kafka: topic admin, producers and consumers sharing one connection config. */
+export class KafkaBus {
+  readonly kafka: Kafka;
+  private admin_: Admin | null = null;
+  private readonly closers = new Set<() => Promise<void>>();
+
+  constructor(
+    readonly config: BusConfig,
+    readonly log: Logger,
+  ) {
+    this.kafka = new Kafka(toKafkaConfig(config, log));
+  }
+
+  private async admin(): Promise<Admin> {
+    if (!this.admin_) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin_ = admin;
+    }
+    return this.admin_;
+  }
+
+  /** Creates missing topics (existing ones are left as they are) and waits for their leaders. */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.admin();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => {
+        const config: Record<string, string> = { ...s.config };
+        if (s.compacted) config["cleanup.policy"] = "compact";
+        if (s.retentionMs !== undefined) config["retention.ms"] = String(s.retentionMs);
+        return {
+          topic: s.topic,
+          numPartitions: s.partitions ?? 4,
+          replicationFactor: s.replicationFactor ?? 1,
+          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+        };
+      }),
+    });
+  }
+
+  /** Deletes topics (tests and benchmarks). */
+  async deleteTopics(topics: string[]): Promise<void> {
+    const admin = await this.admin();
+    await admin.deleteTopics({ topics });
+  }
+
+  /** Sum over partitions of (end offset − committed offset) for a group on a topic. */
+  async lag(groupId: string, topic: string): Promise<number> {
+    const admin = await this.admin();
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const done = new Map<number, bigint>();
+    for (const t of committed)
+      for (const p of t.partitions)
+        done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
+    let lag = 0n;
+    for (const p of ends) lag += BigInt(p.high) - (done.get(p.partition) ?? BigInt(p.low));
+    return Number(lag);
+  }
+
+  /** High watermark per partition. */
+  async endOffsets(topic: string): Promise<{ partition: number; high: string; low: string }[]> {
+    const admin = await this.admin();
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({
+      partition: p.partition,
+      high: p.high,
+      low: p.low,
+    }));
+  }
+
+  /** Total number of messages currently in a topic (high − low over partitions). */
+  async messageCount(topic: string): Promise<number> {
+    let n = 0;
+    for (const p of await this.endOffsets(topic)) n += Number(BigInt(p.high) - BigInt(p.low));
+    return n;
+  }
+
+  /** Connects a producer; idempotent by default so broker-side retries never duplicate. */
+  async producer(opts: ProducerOptions = {}): Promise<Producer> {
+    const idempotent = opts.transactionalId ? true : (opts.idempotent ?? true);
+    const p: KProducer = this.kafka.producer({
+      idempotent,
+      transactionalId: opts.transactionalId,
+      // KIP-98: idempotence needs one in-flight request per connection in kafkajs.
+      maxInFlightRequests: idempotent ? 1 : 5,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    await p.connect();
+    const compression = opts.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+    const chunk = opts.chunkSize ?? 5_000;
+    const sendChunks = async (
+      sender: { send: KProducer["send"] },
+      topic: string,
+      messages: OutMessage[],
+    ) => {
+      for (let i = 0; i < messages.length; i += chunk) {
+        await sender.send({
+          topic,
+          compression,
+          acks: -1,
+          messages: messages.slice(i, i + chunk).map(encode),
+        });
+      }
+    };
+    const close = async () => {
+      await p.disconnect();
+    };
+    this.closers.add(close);
+    return {
+      send: (topic, messages) => sendChunks(p, topic, messages),
+      transaction: async (fn) => {
+        if (!opts.transactionalId)
+          throw new Error("producer was created without a transactionalId");
+        const tx = await p.transaction();
+        try {
+          await fn({ send: (topic, messages) => sendChunks(tx, topic, messages) });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => {});
+          throw err;
+        }
+      },
+      disconnect: async () => {
+        this.closers.delete(close);
+        await close();
+      },
+    };
+  }
+
+  /** Registers something to close with the bus (consumers). */
+  onClose(fn: () => Promise<void>): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
+  /** Disconnects every producer, consumer and the admin client. */
+  async close(): Promise<void> {
+    for (const c of [...this.closers]) await c().catch(() => {});
+    this.closers.clear();
+    if (this.admin_) await this.admin_.disconnect().catch(() => {});
+    this.admin_ = null;
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./bus.js";
+export * from "./consumer.js";
+export * from "./topics.js";

@@ -1,0 +1,21 @@
+import { Topics } from "@chainscreen/schema";
+import type { TopicSpec } from "./bus.js";
+
+/** Applies an optional prefix (tests, multi-tenant clusters) to a topic name. */
+export function topicName(name: string, prefix = ""): string {
+  return prefix ? `${prefix}.${name}` : name;
+}
+
+/** The project's topics with their partitioning and retention. */
+export function standardTopics(prefix = "", partitions = 4): TopicSpec[] {
+  const t = (n: string) => topicName(n, prefix);
+  return [
+    { topic: t(Topics.transfers), partitions },
+    { topic: t(Topics.flags), partitions },
+    { topic: t(Topics.alerts), partitions },
+    { topic: t(Topics.watchlist), partitions: 1, compacted: true },
+    { topic: t(Topics.exposure), partitions, compacted: true },
+    { topic: t(Topics.opsEvents), partitions: 1 },
+    { topic: t(Topics.deadLetter), partitions: 1, retentionMs: 30 * 24 * 3600 * 1000 },
+  ];
+}
