@@ -1,7 +1,13 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import {
+  currentClickHousePid,
+  startClickHouse,
+  stopClickHouse,
+} from "../infra/local/clickhouse.js";
 import { type LocalInfra, startLocalInfra } from "../infra/local/index.js";
+import { freePort } from "../infra/local/proc.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -13,6 +19,17 @@ declare module "vitest" {
     redisPort: number;
     /** Data dir of the test Redis. */
     redisDataDir: string;
+    /** HTTP URL of the embedded ClickHouse (chDB behind ClickHouse's HTTP interface). */
+    clickhouseUrl: string;
+    /** Read/write user (services, migrations) of the test ClickHouse. */
+    clickhouseUser: string;
+    clickhousePassword: string;
+    /** Read-only analyst user of the test ClickHouse. */
+    clickhouseAnalystUser: string;
+    clickhouseAnalystPassword: string;
+    /** Port and directory of the test ClickHouse, for tests that stop and restart it. */
+    clickhousePort: number;
+    clickhouseDataDir: string;
   }
 }
 
@@ -37,7 +54,20 @@ export default async function setup(project: TestProject) {
   project.provide("redisUrl", infra.redisUrl);
   project.provide("redisPort", infra.redisPort);
   project.provide("redisDataDir", infra.redisDataDir);
+  // Embedded ClickHouse: its own process owning the chDB directory (tests isolate by database).
+  const clickhouseDataDir = join(dataDir, "clickhouse");
+  const clickhousePort = await freePort();
+  const ch = await startClickHouse({ port: clickhousePort, dataDir: clickhouseDataDir }, log);
+  project.provide("clickhouseUrl", ch.url);
+  project.provide("clickhouseUser", ch.users.writer.user);
+  project.provide("clickhousePassword", ch.users.writer.password);
+  project.provide("clickhouseAnalystUser", ch.users.analyst.user);
+  project.provide("clickhouseAnalystPassword", ch.users.analyst.password);
+  project.provide("clickhousePort", clickhousePort);
+  project.provide("clickhouseDataDir", clickhouseDataDir);
   return async () => {
+    // A test may have restarted the server: stop whatever pid currently owns the directory.
+    await stopClickHouse(currentClickHousePid(clickhouseDataDir) ?? ch.pid);
     await infra.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };

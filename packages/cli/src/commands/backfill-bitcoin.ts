@@ -140,18 +140,16 @@ export function register(program: Command): void {
           signal: stop.signal,
           onProgress: (p) => bar.update(p.done),
         });
-        const resume = await job.resumePoint();
-        bar.update(resume - o.from);
         // A broker that just created the topics may not have elected leaders yet: retry what
         // Kafka or the node call retriable; the job resumes from its last committed batch.
-        let p = await job.run().catch((err: unknown) => ({ err }));
-        for (
-          let attempt = 1;
-          "err" in p && attempt < 5 && retriable(p.err) && !stop.signal.aborted;
-          attempt++
-        ) {
-          await new Promise((r) => setTimeout(r, 1_000 * attempt));
-          p = await job.run().catch((err: unknown) => ({ err }));
+        const attempt = async () => {
+          bar.update((await job.resumePoint()) - o.from);
+          return job.run();
+        };
+        let p = await attempt().catch((err: unknown) => ({ err }));
+        for (let n = 1; "err" in p && n < 5 && retriable(p.err) && !stop.signal.aborted; n++) {
+          await new Promise((r) => setTimeout(r, 1_000 * n));
+          p = await attempt().catch((err: unknown) => ({ err }));
         }
         if ("err" in p) throw p.err;
         bar.stop();

@@ -20,8 +20,14 @@ function storeConfig(o: DbOptions): StoreConfig {
 
 function withConnection(cmd: Command): Command {
   return cmd
-    .option("--url <url>", "ClickHouse HTTP endpoint, embedded or server (env CLICKHOUSE_URL, default http://127.0.0.1:8123)")
-    .option("--user <name>", "ClickHouse user (env CLICKHOUSE_USER); password from env CLICKHOUSE_PASSWORD")
+    .option(
+      "--url <url>",
+      "ClickHouse HTTP endpoint, embedded or server (env CLICKHOUSE_URL, default http://127.0.0.1:8123)",
+    )
+    .option(
+      "--user <name>",
+      "ClickHouse user (env CLICKHOUSE_USER); password from env CLICKHOUSE_PASSWORD",
+    )
     .option("--database <name>", "target database (env CLICKHOUSE_DATABASE, default chainscreen)");
 }
 
@@ -59,7 +65,12 @@ export function register(program: Command): void {
             query: "SELECT version, toString(applied_at) AS at FROM schema_migrations FINAL",
             format: "JSONEachRow",
           });
-          applied = new Map((await rs.json<{ version: number; at: string }>()).map((r) => [Number(r.version), r.at]));
+          applied = new Map(
+            (await rs.json<{ version: number; at: string }>()).map((r) => [
+              Number(r.version),
+              r.at,
+            ]),
+          );
         } catch {
           // No database or table yet: everything is pending.
         }

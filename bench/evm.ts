@@ -1,0 +1,181 @@
+/**
+ * EVM ingestion throughput on a generated anvil chain: N blocks × K ERC-20 transfers (one
+ * batchTransfer transaction per block). Measures (1) extraction alone (JSON-RPC batches of
+ * eth_getBlockByNumber + eth_getBlockReceipts, validation, decoding) and (2) the full backfill
+ * into Kafka with one transaction per batch; then, when bench/.venv has ethereum-etl
+ * (`python3 -m venv bench/.venv && bench/.venv/bin/pip install ethereum-etl`), the time
+ * `ethereumetl export_token_transfers` takes for the same blocks on the same node, and the ratio.
+ * Usage: npm run bench -- evm [blocks=2000] [transfersPerBlock=100]
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { EvmBlockSource, RpcClient } from "@chainscreen/evm";
+import { Backfill } from "@chainscreen/ingest";
+import { KafkaBus } from "@chainscreen/kafka";
+import { silentLogger } from "@chainscreen/logger";
+import { uniqueName } from "@chainscreen/testing";
+import { ethers } from "ethers";
+import { startAnvil } from "../test/evm/anvil.js";
+import { deploy, wallet } from "../test/evm/chain.js";
+import { benchInfra, rssMb, table } from "./lib.js";
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
+const BLOCKS = Number(process.argv[2] ?? 2000);
+const PER_BLOCK = Number(process.argv[3] ?? 100);
+const log = silentLogger();
+
+const node = await startAnvil(["--gas-limit", "300000000", "--code-size-limit", "100000"]);
+const infra = await benchInfra("evm");
+try {
+  const { signer } = await wallet(node);
+  const { token, tokenAddress } = await deploy(signer, 10n ** 30n);
+  const me = await signer.getAddress();
+  const data = (b: number) =>
+    token.interface.encodeFunctionData("batchTransfer", [
+      Array.from({ length: PER_BLOCK }, (_, i) =>
+        ethers.getAddress(`0x${(b * PER_BLOCK + i + 1).toString(16).padStart(40, "0")}`),
+      ),
+      1n + BigInt(b),
+    ]);
+  const first = Number.parseInt(await node.rpc<string>("eth_blockNumber"), 16) + 1;
+  const g0 = performance.now();
+  let lastHash = "";
+  for (let b = 0; b < BLOCKS; b++) {
+    lastHash = await node.rpc<string>("eth_sendTransaction", [
+      { from: me, to: tokenAddress, data: data(b), gas: "0x5f5e100" },
+    ]);
+  }
+  // eth_sendTransaction answers before anvil has mined: wait for the last one.
+  while (!(await node.rpc("eth_getTransactionReceipt", [lastHash])))
+    await new Promise((r) => setTimeout(r, 50));
+  const last = Number.parseInt(await node.rpc<string>("eth_blockNumber"), 16);
+  console.error(
+    `generated blocks ${first}..${last} (${BLOCKS} × ${PER_BLOCK} token transfers) in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
+  );
+
+  const rpc = new RpcClient({ urls: [node.url], log, maxBatch: 200 });
+  // Large JSON-RPC batches: measured on anvil, 100 blocks per batch fetch 3× faster than 10.
+  const source = new EvmBlockSource({
+    chain: "anvil",
+    rpc,
+    log,
+    rpcBlocksPerBatch: 100,
+    concurrency: 2,
+  });
+  const rows: Record<string, string | number>[] = [];
+
+  // 1. Extraction alone.
+  let t0 = performance.now();
+  let transfers = 0;
+  for (let s = first; s <= last; s += 200) {
+    for (const b of await source.blocks(s, Math.min(last, s + 199)))
+      transfers += b.transfers.length;
+  }
+  let secs = (performance.now() - t0) / 1000;
+  rows.push({
+    case: "extract (RPC + decode)",
+    blocks: BLOCKS,
+    transfers,
+    seconds: secs.toFixed(2),
+    "blocks/s": (BLOCKS / secs).toFixed(0),
+    "transfers/s": (transfers / secs).toFixed(0),
+    rssMb: rssMb(),
+  });
+
+  // 2. Full backfill into Kafka (transactions with checkpoint records).
+  const bus = new KafkaBus({ brokers: infra.kafkaBrokers.split(","), clientId: "bench-evm" }, log);
+  const topics = {
+    transfers: uniqueName("bench_transfers"),
+    progress: uniqueName("bench_progress"),
+  };
+  await bus.ensureTopics([{ topic: topics.transfers, partitions: 4 }]);
+  t0 = performance.now();
+  const p = await new Backfill({
+    source,
+    bus,
+    log,
+    from: first,
+    to: last,
+    topics,
+    batchSize: 200,
+    concurrency: 2,
+  }).run();
+  secs = (performance.now() - t0) / 1000;
+  const ours = secs;
+  rows.push({
+    case: "backfill → Kafka",
+    blocks: p.done,
+    transfers: p.transfers,
+    seconds: secs.toFixed(2),
+    "blocks/s": (p.done / secs).toFixed(0),
+    "transfers/s": (p.transfers / secs).toFixed(0),
+    rssMb: rssMb(),
+  });
+  const inKafka = await bus.messageCount(topics.transfers);
+  await bus.deleteTopics([topics.transfers, topics.progress]).catch(() => {});
+  await bus.close();
+
+  // 3. ethereum-etl on the same node and blocks.
+  const etl = join(import.meta.dirname, ".venv", "bin", "ethereumetl");
+  if (existsSync(etl)) {
+    const out = join(import.meta.dirname, ".venv", "token_transfers.csv");
+    rmSync(out, { force: true });
+    t0 = performance.now();
+    const code = await new Promise<number | null>((resolve) => {
+      const c = spawn(
+        etl,
+        [
+          "export_token_transfers",
+          "-s",
+          String(first),
+          "-e",
+          String(last),
+          "-p",
+          node.url,
+          "-o",
+          out,
+          "-b",
+          "100",
+          "-w",
+          "5",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let err = "";
+      c.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      c.on("exit", (x) => {
+        if (x !== 0) console.error(err.slice(-2000));
+        resolve(x);
+      });
+    });
+    secs = (performance.now() - t0) / 1000;
+    const n = code === 0 ? readFileSync(out, "utf8").trim().split("\n").length - 1 : 0;
+    rows.push({
+      case: "ethereum-etl export_token_transfers",
+      blocks: BLOCKS,
+      transfers: n,
+      seconds: secs.toFixed(2),
+      "blocks/s": (BLOCKS / secs).toFixed(0),
+      "transfers/s": (n / secs).toFixed(0),
+      rssMb: "-",
+    });
+    table(rows);
+    console.log(
+      `ratio (ethereum-etl seconds / our backfill→Kafka seconds): ${(secs / ours).toFixed(1)}×`,
+    );
+    console.log(
+      `same transfers: ours ${p.transfers} (in Kafka: ${inKafka} messages), ethereum-etl ${n}`,
+    );
+  } else {
+    table(rows);
+    console.log(
+      "ethereum-etl not installed in bench/.venv: no ratio (see the header for how to install it)",
+    );
+  }
+} finally {
+  await node.stop();
+  await infra.cleanup();
+}

@@ -1,0 +1,253 @@
+/**
+ * Tagger throughput through the real broker: transfers/s screened by a TaggerRunner (direct
+ * screening against 1M and 10M list entries, indirect exposure on: every transfer also goes
+ * through the exposure topic and the per-address engine), with resident memory, beside a plain
+ * validated consume of the same transfer topic in the same run (the bus ceiling).
+ *
+ *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only]
+ */
+import { performance } from "node:perf_hooks";
+import { consume, KafkaBus } from "@chainscreen/kafka";
+import { silentLogger } from "@chainscreen/logger";
+import { TransferV1, transferId } from "@chainscreen/schema";
+import {
+  MatcherEntryIndex,
+  parseRules,
+  Suppressions,
+  TaggerRunner,
+  taggerTopicSpecs,
+  taggerTopics,
+} from "@chainscreen/tagger";
+import { benchInfra, rssMb, table } from "./lib.js";
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? def) : def;
+};
+const N = Number(arg("transfers", "500000"));
+const ENTRY_COUNTS = arg("entries", "1000000,10000000").split(",").map(Number);
+const POOL = 100_000; // active non-listed addresses
+const LISTED_SENDERS = 1_000; // listed addresses that actually send (inside the big list)
+
+const hex40 = (prefix: string, i: number) =>
+  `0x${prefix}${i.toString(16).padStart(40 - prefix.length, "0")}`;
+const listedAddr = (i: number) => hex40("a", i);
+const poolAddr = (i: number) => hex40("b", i);
+
+/** ~1 in 1,000 transfers leaves a listed address; the rest move between pool addresses. */
+function event(i: number) {
+  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
+  const fromListed = i % 1_000 === 7;
+  return {
+    type: "transfer.v1",
+    id: transferId("ethereum", txHash, "token", 3),
+    chain: "ethereum",
+    kind: "token",
+    txHash,
+    index: "3",
+    blockNumber: 19_000_000 + (i >> 7),
+    blockHash: null,
+    timestamp: 1_700_000_000_000 + i * 100,
+    from: fromListed ? listedAddr((i * 7919) % LISTED_SENDERS) : poolAddr((i * 2654435761) % POOL),
+    to: poolAddr((i * 40503 + 17) % POOL),
+    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
+    amount: String(1_000_000 + i),
+    status: "confirmed",
+    source: "bench",
+    observedAt: 1_700_000_000_000,
+  } as const;
+}
+
+async function waitLag(
+  bus: KafkaBus,
+  pairs: [string, string][],
+  total: () => boolean,
+): Promise<void> {
+  let quiet = 0;
+  for (;;) {
+    let lag = 0;
+    for (const [g, t] of pairs) lag += await bus.lag(g, t).catch(() => 1);
+    quiet = lag === 0 && total() ? quiet + 1 : 0;
+    if (quiet >= 2) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const infra = await benchInfra("tagger");
+const rows: Record<string, string | number>[] = [];
+try {
+  const brokers = infra.kafkaBrokers;
+  const bus = new KafkaBus({ brokers: [brokers], clientId: "bench-tagger" }, silentLogger());
+  const prefix = `bench.tagger.${Date.now()}`;
+  const topics = taggerTopics(prefix);
+  await bus.ensureTopics(
+    taggerTopicSpecs(topics, { partitions: 4, exposurePartitions: 4, exposureRetentionDays: 1 }),
+  );
+  for (const t of Object.values(topics)) {
+    for (let i = 0; i < 50; i++) {
+      if ((await bus.endOffsets(t).catch(() => [])).length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const producer = await bus.producer({ chunkSize: 5_000 });
+  const t0 = performance.now();
+  const lanes = 4;
+  for (let off = 0; off < N; off += 100_000) {
+    const slice = Array.from({ length: Math.min(100_000, N - off) }, (_, j) => {
+      const e = event(off + j);
+      return { key: e.id, value: JSON.stringify(e) };
+    });
+    const per = Math.ceil(slice.length / lanes);
+    await Promise.all(
+      Array.from({ length: lanes }, (_, l) =>
+        producer.send(topics.transfers, slice.slice(l * per, (l + 1) * per)),
+      ),
+    );
+  }
+  await producer.disconnect();
+  console.log(
+    `produced ${N.toLocaleString()} transfer.v1 in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+
+  // Bus ceiling in this run: validated consume of the same topic, nothing else.
+  {
+    let seen = 0;
+    const t1 = performance.now();
+    const group = `bench-plain-${Date.now()}`;
+    const c = await consume(bus, {
+      groupId: group,
+      topics: [topics.transfers],
+      schema: TransferV1,
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 4,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      handleBatch: async (msgs) => {
+        seen += msgs.length;
+      },
+    });
+    await waitLag(bus, [[group, topics.transfers]], () => seen >= N);
+    const s = (performance.now() - t1) / 1000;
+    await c.stop();
+    rows.push({
+      run: "plain consume (bus ceiling)",
+      entries: "-",
+      "transfers/s": Math.round(N / s),
+      "% of ceiling": "100",
+      flags: "-",
+      "exposure addrs": "-",
+      "state MB (est)": "-",
+      "rss MB": rssMb(),
+    });
+    table(rows.slice(-1));
+  }
+  const ceiling = Number(rows[0]?.["transfers/s"]);
+
+  const variants: { E: number; indirect: boolean }[] = [];
+  for (const E of ENTRY_COUNTS) variants.push({ E, indirect: true });
+  // Same run without indirect exposure: separates the transfer stage from the exposure stage.
+  if (process.argv.includes("--with-direct-only"))
+    variants.push({ E: ENTRY_COUNTS[0] ?? 1_000_000, indirect: false });
+  // Diagnostic: transfer stage with indirect on but no exposure stage (cost of routing records).
+  const routeOnly = process.argv.includes("--route-only");
+  for (const { E, indirect } of variants) {
+    const rssBefore = rssMb();
+    const tIdx = performance.now();
+    const index = new MatcherEntryIndex();
+    const meta = {
+      listId: "bench",
+      listVersion: 1,
+      records: [
+        {
+          code: "ETH",
+          entityName: "BENCH ENTITY",
+          entityId: null,
+          programmes: ["CYBER2"],
+          category: "sanctioned" as const,
+          severity: "severe" as const,
+          label: null,
+          designatedAt: null,
+        },
+      ],
+    };
+    // Shared meta per entity, as the watchlist loader does; addresses 0xa… are listed.
+    for (let i = 0; i < E; i++) index.matcher.add("evm", listedAddr(i), meta, 0, null);
+    const idxS = (performance.now() - tIdx) / 1000;
+    const idxMb = index.matcher.byteSize() / 1024 / 1024;
+    console.log(
+      `index of ${E.toLocaleString()} entries built in ${idxS.toFixed(1)} s, ${idxMb.toFixed(0)} MB typed arrays, rss ${rssBefore} → ${rssMb()} MB`,
+    );
+
+    const group = `bench-tagger-${E}-${Date.now()}`;
+    const rules = parseRules({
+      p2p: { enabled: false },
+      structuring: { enabled: false },
+      indirect: { enabled: indirect, maxAddresses: 2_000_000 },
+    });
+    const runner = new TaggerRunner({
+      bus,
+      log: silentLogger(),
+      topics,
+      groupId: group,
+      rules: () => rules,
+      suppressions: new Suppressions(),
+      history: null,
+      index,
+      stages: { retro: false, exposure: !routeOnly },
+    });
+    const t2 = performance.now();
+    await runner.start();
+    const startS = (performance.now() - t2) / 1000;
+    const progress = setInterval(() => {
+      const el = ((performance.now() - t2) / 1000).toFixed(1);
+      console.log(
+        `  t=${el}s transfers=${runner.counters.transfers} exposureRecords=${runner.counters.exposureRecords}`,
+      );
+    }, 2_000);
+    await waitLag(
+      bus,
+      [
+        [group, topics.transfers],
+        ...(routeOnly ? [] : ([[`${group}-exposure`, topics.exposure]] as [string, string][])),
+      ],
+      () => runner.counters.transfers >= N,
+    );
+    clearInterval(progress);
+    const s = (performance.now() - t2) / 1000;
+    console.log(
+      `  started (groups joined, watchlist loaded) in ${startS.toFixed(1)} s; total ${s.toFixed(1)} s`,
+    );
+    const st = runner.engine.stats();
+    rows.push({
+      run: indirect ? "tagger (direct + indirect)" : "tagger (direct only)",
+      entries: E.toLocaleString(),
+      "transfers/s": Math.round(N / s),
+      "% of ceiling": ((100 * N) / s / ceiling).toFixed(0),
+      flags: runner.counters.flags,
+      "exposure addrs": st.addresses,
+      "state MB (est)": (st.approxBytes / 1024 / 1024).toFixed(0),
+      "rss MB": rssMb(),
+    });
+    table(rows.slice(-1));
+    console.log(
+      `  exposure records processed: ${runner.counters.exposureRecords.toLocaleString()}, facts ${st.exposures.toLocaleString()}, outflows held ${st.outflows.toLocaleString()}, evicted ${st.evictedAddresses}`,
+    );
+    await runner.stop();
+    // Next run starts from an empty exposure topic so both runs do the same work.
+    await bus.deleteTopics([topics.exposure, topics.flags]).catch(() => {});
+    await new Promise((r) => setTimeout(r, 2_000));
+    await bus.ensureTopics(
+      taggerTopicSpecs(topics, { partitions: 4, exposurePartitions: 4, exposureRetentionDays: 1 }),
+    );
+    for (let i = 0; i < 50; i++) {
+      if ((await bus.endOffsets(topics.exposure).catch(() => [])).length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+  console.log("\nsummary");
+  table(rows);
+  await bus.deleteTopics(Object.values(topics)).catch(() => {});
+  await bus.close();
+} finally {
+  await infra.cleanup();
+}

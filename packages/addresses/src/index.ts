@@ -1,0 +1,5 @@
+export * from "./base58.js";
+export * from "./canonical.js";
+export * from "./cashaddr.js";
+export * from "./codes.js";
+export * from "./families.js";

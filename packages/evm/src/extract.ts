@@ -1,0 +1,282 @@
+import { type Asset, type TransferV1, transferId } from "@chainscreen/schema";
+import type { CallFrame, ParityTrace, RpcBlock, RpcLog, RpcReceipt, RpcTx } from "./types.js";
+import { addr, bigQty, qty } from "./types.js";
+
+/** keccak256("Transfer(address,address,uint256)"). */
+export const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+
+/** Token metadata as far as it could be read (null when the contract did not answer sensibly). */
+export interface TokenMeta {
+  symbol: string | null;
+  decimals: number | null;
+}
+
+/** Inputs of {@link extractBlock}. */
+export interface ExtractInput {
+  chain: string;
+  source: string;
+  block: RpcBlock;
+  /**
+   * Receipts in transaction order. null = unknown (only for parity checks on fixtures without
+   * receipts): every transaction is then taken as successful.
+   */
+  receipts: RpcReceipt[] | null;
+  /** callTracer frames per transaction, or parity traces of the block, when traces are on. */
+  traces?:
+    | { kind: "callTracer"; frames: CallFrame[] }
+    | { kind: "parity"; traces: ParityTrace[] }
+    | null;
+  /** Token metadata by lowercase contract address (missing = unknown). */
+  tokens?: Map<string, TokenMeta>;
+  native: { symbol: string; decimals: number };
+  observedAt?: number;
+}
+
+const ZERO = /^0x0*$/;
+
+function succeeded(r: RpcReceipt | undefined): boolean {
+  if (!r) return true;
+  // Pre-Byzantium receipts have no status (a state root instead): failure is not visible there.
+  if (r.status === undefined || r.status === null) return true;
+  return qty(r.status, "status") === 1;
+}
+
+function feeOf(r: RpcReceipt | undefined): string | null {
+  if (!r?.gasUsed || !r.effectiveGasPrice) return null;
+  return (BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice)).toString();
+}
+
+/** Decodes an ERC-20 Transfer log (indexed or not, like ethereum-etl); null when it is not one. */
+export function decodeTransferLog(log: RpcLog): { from: string; to: string; value: string } | null {
+  if (log.topics[0]?.toLowerCase() !== TRANSFER_TOPIC) return null;
+  const data = log.data.slice(2);
+  if (data.length % 64 !== 0) return null;
+  const words = [...log.topics.slice(1)];
+  for (let i = 0; i < data.length; i += 64) words.push(`0x${data.slice(i, i + 64)}`);
+  // ERC-721 puts the token id in a 4th topic: 4 words total only for ERC-20 (3 topics + amount).
+  if (words.length !== 3 || log.topics.length === 4) return null;
+  const [f, t, v] = words as [string, string, string];
+  return {
+    from: `0x${f.slice(-40)}`.toLowerCase(),
+    to: `0x${t.slice(-40)}`.toLowerCase(),
+    value: BigInt(v).toString(),
+  };
+}
+
+/**
+ * Turns one block into transfer.v1 events (status confirmed; the follower scopes ids to the block
+ * and sets the final status): native value of successful transactions (contract creations go to
+ * the created address), ERC-20 Transfer logs of successful transactions, and internal value
+ * transfers from traces (reverted frames and their children excluded; delegatecall/callcode/
+ * staticcall move no value between accounts).
+ */
+export function extractBlock(inp: ExtractInput): TransferV1[] {
+  const { block, chain } = inp;
+  const number = qty(block.number, "number");
+  const timestamp = qty(block.timestamp, "timestamp") * 1000;
+  const observedAt = inp.observedAt ?? Date.now();
+  const nativeAsset: Asset = {
+    symbol: inp.native.symbol,
+    contract: null,
+    decimals: inp.native.decimals,
+  };
+  const out: TransferV1[] = [];
+  const base = (tx: RpcTx) => ({
+    type: "transfer.v1" as const,
+    chain,
+    txHash: tx.hash.toLowerCase(),
+    blockNumber: number,
+    blockHash: block.hash.toLowerCase(),
+    timestamp,
+    status: "confirmed" as const,
+    source: inp.source,
+    observedAt,
+  });
+
+  block.transactions.forEach((tx, i) => {
+    const receipt = inp.receipts?.[i];
+    if (!succeeded(receipt)) return;
+    if (!ZERO.test(tx.value)) {
+      const to = tx.to
+        ? addr(tx.to, "to")
+        : receipt?.contractAddress
+          ? addr(receipt.contractAddress, "contractAddress")
+          : null;
+      out.push({
+        ...base(tx),
+        id: transferId(chain, tx.hash.toLowerCase(), "native", 0),
+        kind: "native",
+        index: "0",
+        from: addr(tx.from, "from"),
+        to,
+        asset: nativeAsset,
+        amount: bigQty(tx.value, "value"),
+        fee: feeOf(receipt),
+      });
+    }
+    for (const log of receipt?.logs ?? []) {
+      if (log.removed) continue;
+      const d = decodeTransferLog(log);
+      if (!d) continue;
+      const contract = log.address.toLowerCase();
+      const meta = inp.tokens?.get(contract);
+      const logIndex = qty(log.logIndex, "logIndex");
+      out.push({
+        ...base(tx),
+        id: transferId(chain, tx.hash.toLowerCase(), "token", logIndex),
+        kind: "token",
+        index: String(logIndex),
+        from: d.from,
+        to: d.to,
+        asset: { symbol: meta?.symbol ?? null, contract, decimals: meta?.decimals ?? null },
+        amount: d.value,
+      });
+    }
+  });
+
+  const traces = inp.traces;
+  if (traces?.kind === "callTracer") {
+    traces.frames.forEach((root, i) => {
+      const tx = block.transactions[i];
+      if (!tx || !succeeded(inp.receipts?.[i]) || root.error) return;
+      walkFrames(root.calls ?? [], [], (frame, path) => {
+        out.push(
+          internal(
+            base(tx),
+            chain,
+            tx,
+            path,
+            frame.from,
+            frame.to ?? null,
+            frame.value ?? "0x0",
+            nativeAsset,
+          ),
+        );
+      });
+    });
+  } else if (traces?.kind === "parity") {
+    out.push(...parityInternal(traces.traces, block, inp, base, nativeAsset));
+  }
+  return out;
+}
+
+const NO_VALUE_MOVE = new Set(["DELEGATECALL", "STATICCALL", "CALLCODE"]);
+
+function walkFrames(
+  frames: CallFrame[],
+  parent: number[],
+  visit: (f: CallFrame, path: number[]) => void,
+) {
+  frames.forEach((f, i) => {
+    const path = [...parent, i];
+    // A reverted frame undoes everything below it.
+    if (f.error) return;
+    const type = f.type.toUpperCase();
+    if (!NO_VALUE_MOVE.has(type) && f.value && !ZERO.test(f.value) && f.to) visit(f, path);
+    walkFrames(f.calls ?? [], path, visit);
+  });
+}
+
+function internal(
+  base: Omit<TransferV1, "id" | "kind" | "index" | "from" | "to" | "asset" | "amount">,
+  chain: string,
+  tx: RpcTx,
+  path: number[],
+  from: string,
+  to: string | null,
+  value: string,
+  asset: Asset,
+): TransferV1 {
+  const index = path.join(".");
+  return {
+    ...base,
+    id: transferId(chain, tx.hash.toLowerCase(), "internal", index),
+    kind: "internal",
+    index,
+    from: addr(from, "trace.from"),
+    to: to ? addr(to, "trace.to") : null,
+    asset,
+    amount: bigQty(value, "trace.value"),
+  };
+}
+
+function parityInternal(
+  traces: ParityTrace[],
+  block: RpcBlock,
+  inp: ExtractInput,
+  base: (
+    tx: RpcTx,
+  ) => Omit<TransferV1, "id" | "kind" | "index" | "from" | "to" | "asset" | "amount">,
+  asset: Asset,
+): TransferV1[] {
+  const out: TransferV1[] = [];
+  const txByHash = new Map(block.transactions.map((t, i) => [t.hash.toLowerCase(), i]));
+  // Trace addresses (per tx) of failed frames: their descendants are reverted too.
+  const failed = new Map<string, string[]>();
+  for (const t of traces) {
+    if (t.error && t.transactionHash) {
+      const list = failed.get(t.transactionHash) ?? [];
+      list.push(`${t.traceAddress.join(".")}.`);
+      failed.set(t.transactionHash, list);
+    }
+  }
+  for (const t of traces) {
+    if (!t.transactionHash || t.traceAddress.length === 0 || t.error) continue;
+    const i = txByHash.get(t.transactionHash.toLowerCase());
+    if (i === undefined) continue;
+    const tx = block.transactions[i] as RpcTx;
+    if (!succeeded(inp.receipts?.[i])) continue;
+    const here = `${t.traceAddress.join(".")}.`;
+    if ((failed.get(t.transactionHash) ?? []).some((p) => p === "." || here.startsWith(p)))
+      continue;
+    let from: string | undefined;
+    let to: string | null | undefined;
+    let value: string | undefined;
+    if (t.type === "call") {
+      if (NO_VALUE_MOVE.has((t.action.callType ?? "call").toUpperCase())) continue;
+      ({ from, to, value } = t.action);
+    } else if (t.type === "create") {
+      from = t.action.from;
+      to = t.result?.address ?? null;
+      value = t.action.value;
+    } else if (t.type === "suicide") {
+      from = t.action.address;
+      to = t.action.refundAddress;
+      value = t.action.balance;
+    } else continue;
+    if (!from || !value || ZERO.test(value) || !to) continue;
+    out.push(internal(base(tx), inp.chain, tx, t.traceAddress, from, to, value, asset));
+  }
+  return out;
+}
+
+/** Decodes a symbol() answer: ABI string, bytes32, or null for garbage. */
+export function decodeSymbol(hex: string | null | undefined): string | null {
+  if (!hex || !/^0x[0-9a-fA-F]*$/.test(hex)) return null;
+  const data = Buffer.from(hex.slice(2), "hex");
+  const clean = (s: string) => {
+    const t = s.replace(/\0+$/g, "").replace(/\0/g, "").trim();
+    return t.length > 0 && t.length <= 64 && /^[\x20-\x7e]+$/.test(t) ? t : null;
+  };
+  if (data.length >= 64) {
+    const offset = data.readBigUInt64BE(24);
+    if (data.subarray(0, 24).every((b) => b === 0) && offset + 32n <= BigInt(data.length)) {
+      const o = Number(offset);
+      const lenWord = data.subarray(o, o + 32);
+      if (lenWord.subarray(0, 24).every((b) => b === 0)) {
+        const len = Number(lenWord.readBigUInt64BE(24));
+        if (o + 32 + len <= data.length)
+          return clean(data.subarray(o + 32, o + 32 + len).toString("latin1"));
+      }
+    }
+  }
+  if (data.length === 32) return clean(data.toString("latin1"));
+  return null;
+}
+
+/** Decodes a decimals() answer: a uint that fits 0..255, else null. */
+export function decodeDecimals(hex: string | null | undefined): number | null {
+  if (!hex || !/^0x[0-9a-fA-F]+$/.test(hex) || hex.length > 66) return null;
+  const v = BigInt(hex);
+  return v <= 255n ? Number(v) : null;
+}

@@ -1,0 +1,6 @@
+export * from "./backfill.js";
+export * from "./follower.js";
+export * from "./kafka-store.js";
+export * from "./memory-store.js";
+export * from "./metrics.js";
+export * from "./types.js";

@@ -1,0 +1,131 @@
+import type { Received } from "@chainscreen/kafka";
+import type { Logger } from "@chainscreen/logger";
+import { counter, histogram } from "@chainscreen/runtime";
+import type { FlagV1, TransferV1 } from "@chainscreen/schema";
+import { flagRow, type KafkaOrigin, transferRow } from "./rows.js";
+import { type Store, Tables } from "./store.js";
+
+const rowsInserted = counter(
+  "chainscreen_sink_rows_inserted_total",
+  "Rows inserted into the store",
+  ["table"],
+);
+const rowsSkipped = counter(
+  "chainscreen_sink_rows_skipped_total",
+  "Redelivered messages skipped because the store already holds their offset",
+  ["table"],
+);
+const batches = counter("chainscreen_sink_batches_total", "Insert batches by outcome", [
+  "table",
+  "outcome",
+]);
+const batchRows = histogram(
+  "chainscreen_sink_batch_rows",
+  "Rows per insert batch",
+  ["table"],
+  [1, 10, 100, 1000, 5000, 10000, 50000, 100000],
+);
+const insertSeconds = histogram("chainscreen_sink_insert_seconds", "Latency of one insert batch", [
+  "table",
+]);
+
+/** How a topic's messages become rows of one table. */
+export interface SinkTarget<T> {
+  table: string;
+  toRow: (value: T, origin: KafkaOrigin) => object;
+}
+
+/** transfer.v1 → transfers. */
+export const transfersTarget: SinkTarget<TransferV1> = {
+  table: Tables.transfers,
+  toRow: transferRow,
+};
+/** flag.v1 → flags. */
+export const flagsTarget: SinkTarget<FlagV1> = { table: Tables.flags, toRow: flagRow };
+
+/**
+ * Writes Kafka batches into one table, exactly once as seen from the store:
+ *
+ * - Each row carries its Kafka origin (topic, partition, offset). Before the first batch of a
+ *   partition (after start or a rebalance) the sink reads the highest stored offset of that
+ *   partition and skips everything at or below it — a batch that was inserted but whose offsets
+ *   were never committed (crash, kill -9) is not inserted again.
+ * - Each insert carries `insert_deduplication_token = topic:partition:first-last`, so a retried
+ *   insert whose first attempt did land (timeout, connection reset) is dropped by the engine.
+ * - It throws on failure and never commits: the Kafka consumer retries the batch with backoff
+ *   (store unreachable → TransientError) or isolates bad messages (ValidationError → dead letter).
+ */
+export class StoreSink<T> {
+  private readonly stored = new Map<string, bigint>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly target: SinkTarget<T>,
+    private readonly log: Logger,
+    private readonly maxBatchRows = 50_000,
+  ) {}
+
+  /** Forget the stored high-water marks (on rebalance another instance may have written more). */
+  reset(): void {
+    this.stored.clear();
+  }
+
+  private async highWater(topic: string, partition: number): Promise<bigint> {
+    const key = `${topic}:${partition}`;
+    let hw = this.stored.get(key);
+    if (hw === undefined) {
+      const offsets = await this.store.storedOffsets(this.target.table, topic);
+      hw = offsets.get(partition) ?? -1n;
+      this.stored.set(key, hw);
+      if (hw >= 0n)
+        this.log.info(
+          { topic, partition, storedOffset: hw.toString() },
+          "resuming after stored offset",
+        );
+    }
+    return hw;
+  }
+
+  /** Handler for `consume({ handleBatch })`: one partition's batch, in offset order. */
+  readonly handleBatch = async (messages: Received<T>[]): Promise<void> => {
+    const first = messages[0];
+    if (!first) return;
+    const { topic, partition } = first;
+    const hw = await this.highWater(topic, partition);
+    const fresh = messages.filter((m) => BigInt(m.offset) > hw);
+    if (fresh.length < messages.length)
+      rowsSkipped.inc({ table: this.target.table }, messages.length - fresh.length);
+    for (let i = 0; i < fresh.length; i += this.maxBatchRows) {
+      const chunk = fresh.slice(i, i + this.maxBatchRows);
+      const a = chunk[0];
+      const b = chunk[chunk.length - 1];
+      if (!a || !b) continue;
+      const rows = chunk.map((m) =>
+        this.target.toRow(m.value, { topic, partition, offset: m.offset }),
+      );
+      const token = `${topic}:${partition}:${a.offset}-${b.offset}`;
+      const t0 = performance.now();
+      try {
+        await this.store.insertRows(this.target.table, rows, { dedupToken: token });
+      } catch (err) {
+        batches.inc({ table: this.target.table, outcome: "error" });
+        this.log.warn(
+          {
+            table: this.target.table,
+            topic,
+            partition,
+            rows: rows.length,
+            err: (err as Error).message,
+          },
+          "insert failed",
+        );
+        throw err;
+      }
+      insertSeconds.observe({ table: this.target.table }, (performance.now() - t0) / 1000);
+      batches.inc({ table: this.target.table, outcome: "ok" });
+      batchRows.observe({ table: this.target.table }, rows.length);
+      rowsInserted.inc({ table: this.target.table }, rows.length);
+      this.stored.set(`${topic}:${partition}`, BigInt(b.offset));
+    }
+  };
+}

@@ -1,0 +1,429 @@
+import type { FlagTransfer, FlagV1 } from "@chainscreen/schema";
+import { addressKey } from "./entries.js";
+import type { ExposureFact, ExposureRecord, OutflowFact } from "./exposure-record.js";
+import { exposureRecordKey } from "./exposure-record.js";
+import { buildFlag } from "./flags.js";
+import type { LoadedRules } from "./rules.js";
+import { carriesExposure, type RoutedRecord, route } from "./screen.js";
+import type { Suppressions } from "./suppressions.js";
+
+/**
+ * An outflow as held in memory: the fields joins read, and the transfer as JSON text (one string
+ * instead of a graph of small objects: held outflows dominate the heap, and the GC's work grows
+ * with the number of objects, not bytes). The full transfer is parsed only when a flag is built.
+ */
+type SlimOutflow = Omit<OutflowFact, "transfer"> & {
+  transfer: Pick<FlagTransfer, "id" | "timestamp" | "to" | "amount" | "status">;
+  json: string;
+};
+
+function slim(o: OutflowFact): SlimOutflow {
+  const t = o.transfer;
+  return {
+    ...o,
+    transfer: { id: t.id, timestamp: t.timestamp, to: t.to, amount: t.amount, status: t.status },
+    json: JSON.stringify(t),
+  };
+}
+
+function fullTransfer(o: SlimOutflow): FlagTransfer {
+  return JSON.parse(o.json) as FlagTransfer;
+}
+
+/** An outflow held for joining, with what was derived from it (to retract it exactly). */
+interface HeldOutflow {
+  fact: SlimOutflow;
+  /** Flags emitted for this outflow, by subject. */
+  flags: Map<string, FlagV1>;
+  /** Exposure facts propagated to the receiver because of this outflow, by source key. */
+  propagated: Map<string, ExposureFact>;
+  /** The best exposure fact (lowest hop, then smallest via id) that flagged this outflow, by source key. */
+  best: Map<string, ExposureFact>;
+}
+
+/**
+ * Total order on exposure facts of one source: fewer hops first, then the smaller via-transfer id.
+ * Keeping the best fact per (outflow, source) makes the final flags independent of arrival order.
+ */
+function better(a: ExposureFact, b: ExposureFact): boolean {
+  if (a.hop !== b.hop) return a.hop < b.hop;
+  return a.viaTransferId < b.viaTransferId;
+}
+
+/** Everything the owner of an address knows about it. */
+interface AddressState {
+  partition: number;
+  /** Active exposure facts, by record key. */
+  exposures: Map<string, ExposureFact>;
+  /** Recent outflows, oldest first (by transfer time), at most `maxOutflowsPerAddress`. */
+  outflows: HeldOutflow[];
+  /** Outflows valued just under the structuring threshold: [timestamp, transfer id]. */
+  band: [number, string][];
+}
+
+/** Memory and activity figures of the exposure state (exported as metrics). */
+export interface ExposureStats {
+  addresses: number;
+  exposures: number;
+  outflows: number;
+  evictedAddresses: number;
+  /** Exposure facts dropped or replaced because an address held `maxSourcesPerAddress` already. */
+  cappedExposures: number;
+  /** Outflows dropped from an address's buffer because it held `maxOutflowsPerAddress` already. */
+  droppedOutflows: number;
+  /** Rough estimate of heap bytes held (see README for the per-item constants). */
+  approxBytes: number;
+}
+
+/** Output of applying one record: flags to publish and records to route to other owners. */
+export interface EngineOutput {
+  flags: FlagV1[];
+  records: RoutedRecord[];
+}
+
+/** Dependencies of the engine; getters so reloads take effect on the next record. */
+export interface ExposureEngineOptions {
+  rules: () => LoadedRules;
+  suppressions: () => Suppressions;
+  exposurePartitions: number;
+  now: () => number;
+}
+
+// Per-item heap estimates (measured orders of magnitude for V8 objects of these shapes).
+const BYTES_PER_ADDRESS = 350;
+const BYTES_PER_EXPOSURE = 900;
+const BYTES_PER_OUTFLOW = 1_200;
+
+/**
+ * Stage 2: the per-address state of indirect exposure and structuring. It receives the records
+ * of the partitions this instance owns, in partition order, and joins exposures with outflows
+ * in whichever order they arrive: an outflow at time t_o of an address exposed since t_e is
+ * flagged when t_e ≤ t_o ≤ t_e + window, whether the exposure or the outflow came first. So the
+ * flag set does not depend on how records interleave across partitions or instances. Memory is
+ * bounded: at most `maxAddresses` addresses (least recently used evicted), and per address at
+ * most `maxSourcesPerAddress` exposures and `maxOutflowsPerAddress` outflows.
+ */
+export class ExposureEngine {
+  private readonly state = new Map<string, AddressState>();
+  private exposureCount = 0;
+  private outflowCount = 0;
+  private evicted = 0;
+  private capped = 0;
+  private dropped = 0;
+
+  private partitions: number;
+
+  constructor(private readonly opts: ExposureEngineOptions) {
+    this.partitions = opts.exposurePartitions;
+  }
+
+  /** Sets the exposure topic's partition count used to route propagated records. */
+  setPartitions(n: number): void {
+    this.partitions = n;
+  }
+
+  /** Applies one record of partition `partition`; returns what to publish. */
+  apply(rec: ExposureRecord, partition: number): EngineOutput {
+    const out: EngineOutput = { flags: [], records: [] };
+    if (rec.kind === "exposure") this.onExposure(rec, partition, out);
+    else this.onOutflow(rec, partition, out);
+    return out;
+  }
+
+  /** Forgets every address of a partition (it moved to another instance). */
+  dropPartition(partition: number): void {
+    for (const [k, s] of this.state) if (s.partition === partition) this.forget(k, s);
+  }
+
+  /** Current size figures. */
+  stats(): ExposureStats {
+    return {
+      addresses: this.state.size,
+      exposures: this.exposureCount,
+      outflows: this.outflowCount,
+      evictedAddresses: this.evicted,
+      cappedExposures: this.capped,
+      droppedOutflows: this.dropped,
+      approxBytes:
+        this.state.size * BYTES_PER_ADDRESS +
+        this.exposureCount * BYTES_PER_EXPOSURE +
+        this.outflowCount * BYTES_PER_OUTFLOW,
+    };
+  }
+
+  private get cfg() {
+    return this.opts.rules().config;
+  }
+
+  private forget(k: string, s: AddressState): void {
+    this.exposureCount -= s.exposures.size;
+    this.outflowCount -= s.outflows.length;
+    this.state.delete(k);
+  }
+
+  /** Returns the state of an address, creating it (and evicting the LRU one) when asked. */
+  private touch(
+    family: string,
+    address: string,
+    partition: number,
+    create: boolean,
+  ): AddressState | undefined {
+    const k = addressKey(family, address);
+    const s = this.state.get(k);
+    if (s) {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      this.state.delete(k);
+      this.state.set(k, s);
+      return s;
+    }
+    if (!create) return undefined;
+    while (this.state.size >= this.cfg.indirect.maxAddresses) {
+      const oldest = this.state.entries().next().value;
+      if (!oldest) break;
+      this.forget(oldest[0], oldest[1]);
+      this.evicted++;
+    }
+    const fresh: AddressState = { partition, exposures: new Map(), outflows: [], band: [] };
+    this.state.set(k, fresh);
+    return fresh;
+  }
+
+  private onExposure(e: ExposureFact, partition: number, out: EngineOutput): void {
+    const key = exposureRecordKey(e);
+    if (e.status === "retracted") {
+      const s = this.touch(e.family, e.address, partition, false);
+      if (!s?.exposures.delete(key)) return;
+      this.exposureCount--;
+      for (const o of s.outflows) this.unjoinIfOrphaned(s, e, o, out);
+      return;
+    }
+    const ind = this.cfg.indirect;
+    if (!ind.enabled || e.hop > ind.maxHops || e.weight < ind.minWeight) return;
+    const s = this.touch(e.family, e.address, partition, true);
+    if (!s) return;
+    const existing = s.exposures.get(key);
+    if (existing) {
+      // Redelivered, or the same path improved upstream: keep the better one.
+      if (!better(e, existing)) return;
+      s.exposures.set(key, e);
+      for (const o of s.outflows) this.join(e, o, out);
+      return;
+    }
+    if (s.exposures.size >= ind.maxSourcesPerAddress) {
+      this.capped++;
+      // Keep the strongest: replace the weakest if the new one is stronger, else drop it.
+      let weakestKey: string | null = null;
+      let weakest: ExposureFact | null = null;
+      for (const [k, x] of s.exposures) {
+        if (!weakest || better(weakest, x)) {
+          weakest = x;
+          weakestKey = k;
+        }
+      }
+      if (!weakest || weakestKey === null || !better(e, weakest)) return;
+      s.exposures.delete(weakestKey);
+      this.exposureCount--;
+    }
+    s.exposures.set(key, e);
+    this.exposureCount++;
+    for (const o of s.outflows) this.join(e, o, out);
+  }
+
+  private onOutflow(o: OutflowFact, partition: number, out: EngineOutput): void {
+    if (o.transfer.status === "retracted") {
+      const s = this.touch(o.family, o.address, partition, false);
+      if (!s) return;
+      const i = s.outflows.findIndex((h) => h.fact.transfer.id === o.transfer.id);
+      if (i < 0) return;
+      const [held] = s.outflows.splice(i, 1);
+      this.outflowCount--;
+      s.band = s.band.filter(([, id]) => id !== o.transfer.id);
+      if (!held) return;
+      const now = this.opts.now();
+      for (const f of held.flags.values())
+        out.flags.push({ ...f, status: "retracted", createdAt: now });
+      for (const p of held.propagated.values())
+        out.records.push(route({ ...p, status: "retracted" }, this.partitions));
+      return;
+    }
+    const s = this.touch(o.family, o.address, partition, true);
+    if (!s) return;
+    if (s.outflows.some((h) => h.fact.transfer.id === o.transfer.id)) return; // redelivered
+    const held: HeldOutflow = {
+      fact: slim(o),
+      flags: new Map(),
+      propagated: new Map(),
+      best: new Map(),
+    };
+    // Insert by transfer time; drop the oldest beyond the cap.
+    let i = s.outflows.length;
+    while (i > 0 && (s.outflows[i - 1]?.fact.transfer.timestamp ?? 0) > o.transfer.timestamp) i--;
+    s.outflows.splice(i, 0, held);
+    this.outflowCount++;
+    if (s.outflows.length > this.cfg.indirect.maxOutflowsPerAddress) {
+      s.outflows.shift();
+      this.outflowCount--;
+      this.dropped++;
+    }
+    for (const e of s.exposures.values()) this.join(e, held, out);
+    this.structuring(s, held, out);
+  }
+
+  /** Whether exposure `e` applies to outflow `o` (time window, amount, weight, not listed). */
+  private applies(e: ExposureFact, o: SlimOutflow): boolean {
+    const ind = this.cfg.indirect;
+    const t = o.transfer.timestamp;
+    return (
+      !o.senderListed &&
+      o.transfer.to !== null &&
+      o.transfer.id !== e.viaTransferId &&
+      t >= e.since &&
+      t - e.since <= ind.windowMs &&
+      e.hop <= ind.maxHops &&
+      e.weight >= ind.minWeight &&
+      carriesExposure(this.cfg, o.valueUsd)
+    );
+  }
+
+  private join(e: ExposureFact, held: HeldOutflow, out: EngineOutput): void {
+    const o = held.fact;
+    if (!this.applies(e, o)) return;
+    const sourceKey = addressKey(e.source.family, e.source.address);
+    const subject = `indirect:${sourceKey}`;
+    // One flag per (outflow, source); a better path re-issues it (same id) and re-propagates.
+    const prev = held.best.get(sourceKey);
+    if (prev && !better(e, prev)) return;
+    const to = o.transfer.to;
+    if (to === null) return;
+    if (
+      this.opts
+        .suppressions()
+        .isSuppressed(o.family, "indirect", o.address, [to], o.transfer.timestamp)
+    )
+      return;
+    const now = this.opts.now();
+    const flag = buildFlag(this.opts.rules(), {
+      transfer: fullTransfer(o),
+      rule: "indirect",
+      sides: ["from"],
+      subject,
+      address: o.address,
+      family: o.family,
+      counterparty: to,
+      entries: e.source.entries,
+      exposure: "indirect",
+      hops: e.hop,
+      weight: e.weight,
+      path: e.path,
+      valueUsd: o.valueUsd,
+      incidentParties: [sourceKey, o.address],
+      now,
+    });
+    held.best.set(sourceKey, e);
+    held.flags.set(subject, flag);
+    out.flags.push(flag);
+    const ind = this.cfg.indirect;
+    const nextWeight = e.weight * ind.decay;
+    if (
+      e.hop + 1 > ind.maxHops ||
+      o.receiverIsService ||
+      o.receiverListed ||
+      nextWeight < ind.minWeight
+    )
+      return;
+    if (to === o.address) return;
+    const next: ExposureFact = {
+      type: "exposure.v1",
+      kind: "exposure",
+      family: o.family,
+      address: to,
+      hop: e.hop + 1,
+      weight: nextWeight,
+      source: e.source,
+      path: [
+        ...e.path,
+        {
+          address: to,
+          hop: e.hop + 1,
+          viaTransferId: o.transfer.id,
+          amount: o.transfer.amount,
+          timestamp: o.transfer.timestamp,
+        },
+      ],
+      viaTransferId: o.transfer.id,
+      since: o.transfer.timestamp,
+      status: "active",
+    };
+    held.propagated.set(sourceKey, next);
+    out.records.push(route(next, this.partitions));
+  }
+
+  /**
+   * After exposure `gone` was retracted: if it was what flagged `held`, withdraw the flag and what
+   * it propagated, then re-derive from the best remaining fact of the same source (if any).
+   */
+  private unjoinIfOrphaned(
+    s: AddressState,
+    gone: ExposureFact,
+    held: HeldOutflow,
+    out: EngineOutput,
+  ): void {
+    const sourceKey = addressKey(gone.source.family, gone.source.address);
+    const best = held.best.get(sourceKey);
+    if (!best || exposureRecordKey(best) !== exposureRecordKey(gone)) return;
+    const subject = `indirect:${sourceKey}`;
+    held.best.delete(sourceKey);
+    const flag = held.flags.get(subject);
+    if (flag) {
+      held.flags.delete(subject);
+      out.flags.push({ ...flag, status: "retracted", createdAt: this.opts.now() });
+    }
+    const p = held.propagated.get(sourceKey);
+    if (p) {
+      held.propagated.delete(sourceKey);
+      out.records.push(route({ ...p, status: "retracted" }, this.partitions));
+    }
+    for (const e of s.exposures.values()) {
+      if (addressKey(e.source.family, e.source.address) === sourceKey) this.join(e, held, out);
+    }
+  }
+
+  /** Structuring: repeated just-under-threshold outflows of one address within the window. */
+  private structuring(s: AddressState, held: HeldOutflow, out: EngineOutput): void {
+    const st = this.cfg.structuring;
+    const o = held.fact;
+    if (!st.enabled || o.valueUsd === null) return;
+    const low = st.thresholdUsd * (1 - st.marginPct / 100);
+    if (o.valueUsd < low || o.valueUsd >= st.thresholdUsd) return;
+    const t = o.transfer.timestamp;
+    s.band.push([t, o.transfer.id]);
+    s.band.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1));
+    // Forget band entries that can no longer fall in any window with newer transfers.
+    const newest = s.band[s.band.length - 1]?.[0] ?? t;
+    s.band = s.band.filter(([bt]) => bt >= newest - st.windowMs).slice(-1_000);
+    const inWindow = s.band.filter(([bt]) => bt <= t && bt >= t - st.windowMs);
+    if (inWindow.length < st.minCount) return;
+    const to = o.transfer.to;
+    if (this.opts.suppressions().isSuppressed(o.family, "structuring", o.address, [to], t)) return;
+    const flag = buildFlag(this.opts.rules(), {
+      transfer: fullTransfer(o),
+      rule: "structuring",
+      sides: ["from"],
+      subject: `structuring:${o.family}:${o.address}`,
+      address: o.address,
+      family: o.family,
+      counterparty: to,
+      entries: [],
+      exposure: null,
+      hops: null,
+      weight: null,
+      path: [],
+      valueUsd: o.valueUsd,
+      evidence: inWindow.map(([, id]) => id),
+      incidentParties: [o.address],
+      now: this.opts.now(),
+    });
+    held.flags.set("structuring", flag);
+    out.flags.push(flag);
+  }
+}

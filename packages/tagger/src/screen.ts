@@ -1,0 +1,248 @@
+import type { FlagEntry, FlagV1, TransferV1 } from "@chainscreen/schema";
+import { senders } from "@chainscreen/schema";
+import { activeAt, type EntryIndex, familyOf, type ListEntry, lookupAddress } from "./entries.js";
+import type { ExposureFact, ExposureRecord, OutflowFact } from "./exposure-record.js";
+import { exposureRecordKey, partitionOf } from "./exposure-record.js";
+import { buildFlag, flagTransfer, toFlagEntry } from "./flags.js";
+import type { LoadedRules, RulesConfig } from "./rules.js";
+import type { Suppressions } from "./suppressions.js";
+import { valueUsd } from "./value.js";
+
+/** A record for the internal exposure topic, with the partition of the address it concerns. */
+export interface RoutedRecord {
+  partition: number;
+  key: string;
+  value: ExposureRecord;
+}
+
+/** What screening needs; `rules` and `suppressions` may be swapped between calls (reload). */
+export interface ScreenContext {
+  index: EntryIndex;
+  rules: LoadedRules;
+  suppressions: Suppressions;
+  /** Partitions of the exposure topic (records are routed by address). */
+  exposurePartitions: number;
+  now: () => number;
+}
+
+/** Flags found on the transfer itself, and records for the per-address stage. */
+export interface ScreenResult {
+  flags: FlagV1[];
+  records: RoutedRecord[];
+}
+
+/** Active entries of an address at `t`, split into risk entries and service tags. */
+export interface AddressStatus {
+  risk: ListEntry[];
+  service: boolean;
+}
+
+/** Classifies an address at time `t` against the index. */
+export function addressStatus(
+  index: EntryIndex,
+  cfg: RulesConfig,
+  family: string,
+  address: string,
+  t: number,
+): AddressStatus {
+  const all = index.lookup(family, address);
+  if (all.length === 0) return NONE;
+  const risk: ListEntry[] = [];
+  let service = false;
+  for (const e of all) {
+    if (!activeAt(e, t)) continue;
+    if (cfg.indirect.serviceCategories.includes(e.category)) service = true;
+    else risk.push(e);
+  }
+  return { risk, service };
+}
+const NONE: AddressStatus = { risk: [], service: false };
+
+/** Whether a transfer is big enough to carry exposure (minimum amount, unpriced policy). */
+export function carriesExposure(cfg: RulesConfig, usd: number | null): boolean {
+  if (usd === null) return cfg.indirect.unpricedPropagates;
+  return usd >= cfg.indirect.minValueUsd;
+}
+
+/**
+ * Stage 1: screens one transfer on its own — direct exposure of each sender and of the receiver,
+ * peer-to-peer — and produces the records the per-address stage needs: one `outflow` per sender
+ * (indirect exposure and structuring are decided by the owner of the sender's partition) and a
+ * hop-1 `exposure` for the receiver of funds sent by a listed address. A retracted transfer gives
+ * the same flags and records with status retracted, so everything derived from it is withdrawn.
+ */
+export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult {
+  const { config: cfg } = ctx.rules;
+  const family = familyOf(t.chain);
+  const ts = t.timestamp;
+  const now = ctx.now();
+  const ft = flagTransfer(t);
+  const usd = valueUsd(cfg.prices, t.chain, family, t.asset, t.amount);
+  const from = senders(t).map((a) => lookupAddress(family, a));
+  const to = t.to === null ? null : lookupAddress(family, t.to);
+  const flags: FlagV1[] = [];
+  const records: RoutedRecord[] = [];
+
+  const toStatus = to === null ? NONE : addressStatus(ctx.index, cfg, family, to, ts);
+  const fromStatus = from.map((a) => addressStatus(ctx.index, cfg, family, a, ts));
+  const entriesOf = (s: AddressStatus): FlagEntry[] => s.risk.map((e) => toFlagEntry(e, ts));
+
+  if (cfg.direct.enabled) {
+    from.forEach((addr, i) => {
+      const st = fromStatus[i] ?? NONE;
+      if (st.risk.length === 0) return;
+      if (ctx.suppressions.isSuppressed(family, "direct", addr, [to], ts)) return;
+      flags.push(directFlag(ctx, ft, "from", family, addr, to, entriesOf(st), usd, now));
+    });
+    if (
+      to !== null &&
+      toStatus.risk.length > 0 &&
+      !ctx.suppressions.isSuppressed(family, "direct", to, from, ts)
+    ) {
+      flags.push(
+        directFlag(
+          ctx,
+          ft,
+          "to",
+          family,
+          to,
+          from.length === 1 ? (from[0] ?? null) : null,
+          entriesOf(toStatus),
+          usd,
+          now,
+        ),
+      );
+    }
+  }
+
+  const p2p = cfg.p2p;
+  if (
+    p2p.enabled &&
+    (p2p.chains.length === 0 || p2p.chains.includes(t.chain)) &&
+    t.kind !== "exchange_deposit" &&
+    t.kind !== "exchange_withdrawal" &&
+    to !== null &&
+    from.length > 0 &&
+    usd !== null &&
+    usd >= p2p.minValueUsd &&
+    !toStatus.service &&
+    !fromStatus.some((s) => s.service) &&
+    !from.some((a) => ctx.suppressions.isSuppressed(family, "p2p", a, [to], ts))
+  ) {
+    const first = from[0] ?? null;
+    flags.push(
+      buildFlag(ctx.rules, {
+        transfer: ft,
+        rule: "p2p",
+        sides: ["from", "to"],
+        subject: "p2p",
+        address: from.length === 1 ? first : null,
+        family,
+        counterparty: to,
+        entries: [],
+        exposure: null,
+        hops: null,
+        weight: null,
+        path: [],
+        valueUsd: usd,
+        incidentParties: [...from, to],
+        now,
+      }),
+    );
+  }
+
+  const routeOutflows = cfg.indirect.enabled || cfg.structuring.enabled;
+  if (routeOutflows && to !== null) {
+    from.forEach((addr, i) => {
+      const st = fromStatus[i] ?? NONE;
+      if (st.service || addr === to) return; // services hold no exposure; change to self is no flow
+      const out: OutflowFact = {
+        type: "exposure.v1",
+        kind: "outflow",
+        family,
+        address: addr,
+        transfer: ft,
+        valueUsd: usd,
+        senderListed: st.risk.length > 0,
+        receiverIsService: toStatus.service,
+        receiverListed: toStatus.risk.length > 0,
+      };
+      records.push(route(out, ctx.exposurePartitions));
+    });
+  }
+
+  // Hop-1 seeds: funds leaving a listed address make a non-service, non-listed receiver exposed.
+  const ind = cfg.indirect;
+  if (
+    ind.enabled &&
+    to !== null &&
+    !toStatus.service &&
+    toStatus.risk.length === 0 &&
+    carriesExposure(cfg, usd)
+  ) {
+    const weight = ind.decay;
+    if (weight >= ind.minWeight) {
+      from.forEach((addr, i) => {
+        const st = fromStatus[i] ?? NONE;
+        if (st.risk.length === 0 || addr === to) return;
+        const fact: ExposureFact = {
+          type: "exposure.v1",
+          kind: "exposure",
+          family,
+          address: to,
+          hop: 1,
+          weight,
+          source: { family, address: addr, entries: entriesOf(st) },
+          path: [
+            { address: addr, hop: 0, viaTransferId: null, amount: null, timestamp: null },
+            { address: to, hop: 1, viaTransferId: t.id, amount: t.amount, timestamp: ts },
+          ],
+          viaTransferId: t.id,
+          since: ts,
+          status: t.status === "retracted" ? "retracted" : "active",
+        };
+        records.push(route(fact, ctx.exposurePartitions));
+      });
+    }
+  }
+  return { flags, records };
+}
+
+function directFlag(
+  ctx: ScreenContext,
+  ft: ReturnType<typeof flagTransfer>,
+  side: "from" | "to",
+  family: string,
+  address: string,
+  counterparty: string | null,
+  entries: FlagEntry[],
+  usd: number | null,
+  now: number,
+): FlagV1 {
+  return buildFlag(ctx.rules, {
+    transfer: ft,
+    rule: "direct",
+    sides: [side],
+    subject: `${family}:${address}`,
+    address,
+    family,
+    counterparty,
+    entries,
+    exposure: "direct",
+    hops: 0,
+    weight: 1,
+    path: [{ address, hop: 0, viaTransferId: null, amount: null, timestamp: null }],
+    valueUsd: usd,
+    incidentParties: [address, counterparty ?? ""],
+    now,
+  });
+}
+
+/** Wraps a record with its key and the partition of its address. */
+export function route(r: ExposureRecord, partitions: number): RoutedRecord {
+  return {
+    partition: partitionOf(r.family, r.address, partitions),
+    key: exposureRecordKey(r),
+    value: r,
+  };
+}

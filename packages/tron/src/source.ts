@@ -1,0 +1,166 @@
+import { TransientError } from "@chainscreen/errors";
+import type { BlockRef, BlockSource, ChainBlock } from "./block-source.js";
+import type { TronHttpClient } from "./client.js";
+import { blockRefOf, extractBlock } from "./extract.js";
+import { TokenRegistry } from "./tokens.js";
+import type { TgBlock } from "./trongrid.js";
+
+const TRC10_ID = /^\d{7}$/;
+
+/**
+ * Which blocks a {@link TronBlockSource} exposes.
+ * - `solidified` (default): only blocks the network has solidified (irreversible, ~19 blocks / ~1 min
+ *   behind the tip), read from `/walletsolidity/*`; no reorg can reach them.
+ * - `head`: early events from the unsolidified tip via `/wallet/*`; blocks may be replaced, which the
+ *   follower detects by parent hash and retracts.
+ */
+export type TronFinality = "solidified" | "head";
+
+/** Options for {@link TronBlockSource}. */
+export interface TronSourceOptions {
+  client: TronHttpClient;
+  finality?: TronFinality;
+  /** Extra blocks to stay behind the chosen head (default 0). */
+  lag?: number;
+  /** Name for logs, metrics and the transfers' `source` field (default `tron-http`). */
+  name?: string;
+  tokens?: TokenRegistry;
+  /** Recompute each txID from raw_data_hex (default true). */
+  verifyTxIds?: boolean;
+  /** Look up unknown TRC-10 ids with getassetissuebyid and cache them (default true). */
+  resolveTrc10?: boolean;
+  /** Blocks fetched in parallel by `blocks(from, to)` (default 8). */
+  concurrency?: number;
+  now?: () => number;
+}
+
+/** BlockSource over the Tron full-node HTTP API: TRX, TRC-10, TRC-20 and internal transfers. */
+export class TronBlockSource implements BlockSource {
+  readonly chain = "tron";
+  readonly name: string;
+  readonly finality: TronFinality;
+  private readonly client: TronHttpClient;
+  private readonly lag: number;
+  private readonly tokens: TokenRegistry;
+  private readonly verifyTxIds: boolean;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  private readonly resolveTrc10: boolean;
+  private readonly lookups = new Map<string, Promise<void>>();
+  // Solidified blocks never change, so a small cache lets header(n) followed by block(n) (what a
+  // follower does) cost one getblockbynum. Tip blocks are not cached: they can be replaced.
+  private readonly cache = new Map<number, TgBlock>();
+
+  constructor(opts: TronSourceOptions) {
+    this.client = opts.client;
+    this.finality = opts.finality ?? "solidified";
+    this.lag = opts.lag ?? 0;
+    this.name = opts.name ?? "tron-http";
+    this.tokens = opts.tokens ?? new TokenRegistry();
+    this.verifyTxIds = opts.verifyTxIds ?? true;
+    this.concurrency = Math.max(1, opts.concurrency ?? 8);
+    this.now = opts.now ?? Date.now;
+    this.resolveTrc10 = opts.resolveTrc10 ?? true;
+  }
+
+  private get solidified(): boolean {
+    return this.finality === "solidified";
+  }
+
+  /** Highest block number this source serves: the (solidified) head minus the configured lag. */
+  async head(): Promise<number> {
+    const b = await this.client.getNowBlock(this.solidified);
+    return Math.max(0, blockRefOf(b).number - this.lag);
+  }
+
+  /**
+   * Latest solidified (irreversible) block number, whatever the finality mode. With the follower's
+   * `useSafeHead`, blocks up to here are emitted as confirmed and newer ones (head mode with
+   * `emitPending`) as pending, later confirmed or retracted.
+   */
+  async safeHead(): Promise<number> {
+    return blockRefOf(await this.client.getNowBlock(true)).number;
+  }
+
+  private async rawBlock(n: number): Promise<TgBlock> {
+    const hit = this.cache.get(n);
+    if (hit) return hit;
+    const b = await this.client.getBlockByNum(n, this.solidified);
+    if (!b) {
+      throw new TransientError("Tron block not available yet", {
+        context: { block: n, finality: this.finality },
+      });
+    }
+    const got = blockRefOf(b).number;
+    if (got !== n) {
+      throw new TransientError("Tron API returned a different block", {
+        context: { block: n, got },
+      });
+    }
+    if (this.solidified) {
+      if (this.cache.size >= 64) this.cache.delete(this.cache.keys().next().value as number);
+      this.cache.set(n, b);
+    }
+    return b;
+  }
+
+  /** Number, hash, parent hash and time (ms) of block n. */
+  async header(n: number): Promise<BlockRef> {
+    return blockRefOf(await this.rawBlock(n));
+  }
+
+  /** Block n with its transfers. */
+  async block(n: number): Promise<ChainBlock> {
+    const [b, infos] = await Promise.all([
+      this.rawBlock(n),
+      this.client.getTransactionInfoByBlockNum(n, this.solidified),
+    ]);
+    this.cache.delete(n);
+    const out = extractBlock(b, infos, {
+      tokens: this.tokens,
+      source: `${this.name}:${this.solidified ? "solidified" : "head"}`,
+      verifyTxIds: this.verifyTxIds,
+      now: this.now,
+    });
+    if (this.resolveTrc10) await this.fillTrc10(out);
+    return out;
+  }
+
+  // TRC-10 ids are numeric strings in `asset.contract`. Unknown ones are looked up once
+  // (getassetissuebyid) and cached, also when the node does not know them; a failed lookup leaves
+  // symbol/decimals null (amounts are exact in base units either way) and is retried next time.
+  private async fillTrc10(b: ChainBlock): Promise<void> {
+    for (const t of b.transfers) {
+      const id = t.asset.contract;
+      if (id === null || !TRC10_ID.test(id) || t.asset.decimals !== null) continue;
+      if (!this.tokens.hasTrc10(id)) {
+        let pending = this.lookups.get(id);
+        if (!pending) {
+          pending = this.client
+            .getAssetIssueById(id)
+            .then((m) => this.tokens.setTrc10(id, m ?? { symbol: null, decimals: null }))
+            .catch(() => {})
+            .finally(() => this.lookups.delete(id));
+          this.lookups.set(id, pending);
+        }
+        await pending;
+      }
+      const info = this.tokens.trc10Info(id);
+      t.asset = { ...t.asset, symbol: info.symbol, decimals: info.decimals };
+    }
+  }
+
+  /** Blocks from..to inclusive, in order, fetched `concurrency` at a time. */
+  async blocks(from: number, to: number): Promise<ChainBlock[]> {
+    const out: ChainBlock[] = new Array(Math.max(0, to - from + 1));
+    let next = from;
+    const worker = async () => {
+      while (next <= to) {
+        const n = next++;
+        out[n - from] = await this.block(n);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, out.length) }, worker));
+    return out;
+  }
+}

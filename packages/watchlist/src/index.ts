@@ -1,0 +1,15 @@
+export * from "./fetch.js";
+export * from "./importer.js";
+export * from "./input.js";
+export * from "./matcher.js";
+export * from "./normalize.js";
+export * from "./parse.js";
+export { parseOfacCodesDir } from "./parsers/codes-dir.js";
+export { parseCustomCsv, parseCustomJson } from "./parsers/custom.js";
+export { parseOfacAdvanced } from "./parsers/ofac-advanced.js";
+export { OFAC_REMARKS_LIMIT, parseOfacCsv, splitProgrammes } from "./parsers/ofac-csv.js";
+export { parseOpenSanctions } from "./parsers/opensanctions.js";
+export * from "./publish.js";
+export * from "./store.js";
+export * from "./types.js";
+export * from "./version.js";

@@ -1,0 +1,124 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Logger } from "@chainscreen/logger";
+import { chTime } from "./ch.js";
+
+/** One audited request: who, what, with which parameters, and how many rows it returned. */
+export interface AuditRecord {
+  /** Unix ms the request started. */
+  at: number;
+  requestId: string;
+  keyId: string;
+  tenantId: string;
+  role: string;
+  method: string;
+  /** Route pattern, e.g. /v1/flows/:id. */
+  route: string;
+  /** Query, path params and (summarised) body, as JSON. */
+  params: string;
+  status: number;
+  /** Rows returned or affected; null when not applicable. */
+  rowCount: number | null;
+  durationMs: number;
+  /** Action for state changes (case.status, key.revoke, …); empty for reads. */
+  action: string;
+  ip: string;
+}
+
+/** Where audit records go. */
+export interface AuditSink {
+  write(r: AuditRecord): void;
+  /** Writes everything buffered; resolves when stored. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Audit records kept in memory (unit tests). */
+export class MemoryAuditSink implements AuditSink {
+  readonly records: AuditRecord[] = [];
+  write(r: AuditRecord): void {
+    this.records.push(r);
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/**
+ * Batches audit records into ClickHouse `audit_log` (one INSERT per batch rather than per
+ * request, which ClickHouse handles poorly). Flushes every `intervalMs` or at `maxBatch` rows; a
+ * failed insert is retried on the next flush with the rows kept (bounded by `maxBuffered`, beyond
+ * which the oldest are dropped and counted — the API must keep answering when the store is down).
+ */
+export class ClickHouseAuditSink implements AuditSink {
+  #buf: AuditRecord[] = [];
+  #timer: NodeJS.Timeout;
+  #flushing: Promise<void> | null = null;
+  dropped = 0;
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly log: Logger,
+    private readonly opts: { table?: string; intervalMs?: number; maxBatch?: number; maxBuffered?: number } = {},
+  ) {
+    this.#timer = setInterval(() => void this.flush(), opts.intervalMs ?? 500);
+    this.#timer.unref();
+  }
+
+  write(r: AuditRecord): void {
+    this.#buf.push(r);
+    const max = this.opts.maxBuffered ?? 100_000;
+    if (this.#buf.length > max) {
+      this.dropped += this.#buf.length - max;
+      this.#buf.splice(0, this.#buf.length - max);
+    }
+    if (this.#buf.length >= (this.opts.maxBatch ?? 500)) void this.flush();
+  }
+
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#buf.length === 0) return;
+    const batch = this.#buf;
+    this.#buf = [];
+    this.#flushing = this.ch
+      .insert({
+        table: this.opts.table ?? "audit_log",
+        format: "JSONEachRow",
+        values: batch.map(toRow),
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.log.warn({ err, rows: batch.length }, "audit insert failed; will retry");
+          this.#buf = batch.concat(this.#buf);
+        },
+      )
+      .finally(() => {
+        this.#flushing = null;
+      });
+    await this.#flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
+
+/** Column mapping of the store's `audit_log` (infra/clickhouse/migrations/004). */
+function toRow(r: AuditRecord) {
+  return {
+    at: chTime(r.at),
+    request_id: r.requestId,
+    actor: r.keyId,
+    tenant_id: r.tenantId,
+    role: r.role,
+    // Reads are named by method and route pattern; state changes by their action name.
+    action: r.action || `${r.method} ${r.route}`,
+    resource: r.route,
+    params: r.params,
+    outcome: r.status < 400 ? "ok" : r.status === 401 || r.status === 403 || r.status === 404 ? "denied" : "error",
+    status_code: r.status,
+    ip: r.ip,
+    rows: r.rowCount ?? 0,
+    duration_ms: r.durationMs,
+  };
+}

@@ -1,0 +1,37 @@
+import { envBool, envInt, envList, envPort, parseEnv } from "@chainscreen/config";
+import { z } from "zod";
+
+/** Environment of the sink. */
+export const env = parseEnv(
+  z.object({
+    /** Kafka bootstrap servers, comma-separated (use 127.0.0.1, not localhost). */
+    KAFKA_BROKERS: envList(["127.0.0.1:9092"]),
+    /** Prefix applied to every topic name (tests, shared clusters); empty for none. */
+    KAFKA_TOPIC_PREFIX: z.string().default(""),
+    /** Consumer group prefix; each topic gets `<group>.<topic>`. */
+    SINK_GROUP_ID: z.string().min(1).default("sink"),
+    /** Topics to store: any of transfer.v1, flag.v1. */
+    SINK_TOPICS: envList(["transfer.v1", "flag.v1"]),
+    /** Where unparseable/invalid messages go (prefix applied); empty disables. */
+    SINK_DEAD_LETTER_TOPIC: z.string().default("deadletter.v1"),
+    /** Rows per insert at most (a fetched batch larger than this is split). */
+    SINK_MAX_BATCH_ROWS: envInt(50_000, 1),
+    /** Bytes fetched per partition per poll: with the broker's 250 ms wait this sizes batches by size and time. */
+    SINK_FETCH_BYTES_PER_PARTITION: envInt(8 * 1024 * 1024, 1024),
+    /** Upper bound of the retry backoff while the store is unreachable (ms). */
+    SINK_MAX_RETRY_DELAY_MS: envInt(10_000, 100),
+    /** ClickHouse HTTP endpoint: the embedded server or a real one. */
+    CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:8123"),
+    CLICKHOUSE_USER: z.string().min(1),
+    /** Password of CLICKHOUSE_USER (no default: secrets never have one). */
+    CLICKHOUSE_PASSWORD: z.string(),
+    CLICKHOUSE_DATABASE: z.string().default("chainscreen"),
+    /** Apply pending migrations at start (single-machine setups). */
+    SINK_MIGRATE: envBool(false),
+    /** Port for /healthz, /readyz, /metrics; 0 picks a free one. */
+    SINK_OPS_PORT: envPort(9464),
+    /** Seconds between consumer-lag measurements for the lag gauge. */
+    SINK_LAG_INTERVAL_S: envInt(10, 1),
+    LOG_LEVEL: z.string().default("info"),
+  }),
+);

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..", "..");
+
+/** Path of the anvil binary shipped by @foundry-rs/anvil. */
+export function anvilBin(): string {
+  const platform = join(root, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+  return existsSync(platform) ? platform : join(root, "node_modules", ".bin", "anvil");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** A running anvil node. */
+export interface Anvil {
+  url: string;
+  wsUrl: string;
+  port: number;
+  proc: ChildProcess;
+  /** Raw JSON-RPC call. */
+  rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Starts anvil on a free port (`--silent`), resolves once it answers eth_chainId. */
+export async function startAnvil(args: string[] = []): Promise<Anvil> {
+  const port = await freePort();
+  const proc = spawn(anvilBin(), ["--port", String(port), "--silent", ...args], {
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  let id = 1;
+  const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: id++, method, params }),
+    });
+    const j = (await res.json()) as { result?: T; error?: { message: string } };
+    if (j.error) throw new Error(`${method}: ${j.error.message}`);
+    return j.result as T;
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await rpc("eth_chainId");
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`anvil did not start: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    port,
+    proc,
+    rpc,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    },
+  };
+}
