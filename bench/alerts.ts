@@ -6,10 +6,12 @@
  *   npm run bench -- alerts [--rate 1000] [--seconds 20] [--burst 20000] [--endpoints 4]
  */
 import { spawn } from "node:child_process";
+import { cpus, loadavg } from "node:os";
 import { createSubscription, DEFAULT_QUEUE_SETTINGS, MemoryAlertsStore } from "@chainscreen/alerts";
 import { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import { type FlagV1, flagHash, flagId } from "@chainscreen/schema";
+import { Redis } from "ioredis";
 import { startAlerter } from "../services/alerter/src/app.js";
 import { benchInfra, percentile, rssMb, table } from "./lib.js";
 
@@ -148,6 +150,8 @@ await bus.ensureTopics([{ topic: flagsTopic, partitions: 4 }]);
 
 const store = new MemoryAlertsStore();
 let latencies: number[] = [];
+let intake: number[] = [];
+let delivery: number[] = [];
 const seen = new Set<string>();
 const subs: { id: string; secret: string }[] = [];
 for (let e = 0; e < ENDPOINTS; e++) {
@@ -178,6 +182,15 @@ const app = await startAlerter({
   settings: { ...DEFAULT_QUEUE_SETTINGS, prefix: run.replaceAll(".", "_") },
   ssrf: { allow: ["loopback"] },
   kafka: { bus, flagsTopic, groupId: `${run}.alerter`, alertsTopic: null },
+  worker: {
+    // Splits the end-to-end latency: flag → job enqueued (Kafka + matching), job → 2xx (queue + HTTP).
+    onAttempt: (row, data) => {
+      if (row.status !== "delivered") return;
+      const createdAt = (JSON.parse(data.body) as { createdAt: number }).createdAt;
+      intake.push(data.enqueuedAt - createdAt);
+      delivery.push(row.at - data.enqueuedAt);
+    },
+  },
 });
 
 // Phase 1: steady rate through Kafka.
@@ -200,6 +213,11 @@ const sendSecs = (performance.now() - t0) / 1000;
 const deadline = Date.now() + 120_000;
 while (seen.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 const sorted = [...latencies].sort((a, b) => a - b);
+const pct = (xs: number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 console.log(
   `\nflag produced → webhook received, ${total} alerts at ${(total / sendSecs).toFixed(0)}/s over ${ENDPOINTS} endpoints`,
 );
@@ -210,6 +228,8 @@ table([
     "p95 ms": percentile(sorted, 95),
     "p99 ms": percentile(sorted, 99),
     "max ms": sorted[sorted.length - 1] ?? Number.NaN,
+    "intake p50/p99": `${pct(intake, 50)}/${pct(intake, 99)}`,
+    "queue+http p50/p99": `${pct(delivery, 50)}/${pct(delivery, 99)}`,
     "bad signatures": receivers.bad(),
     "rss MB": rssMb(),
   },
@@ -217,8 +237,18 @@ table([
 
 // Phase 2: burst straight into the queues (match + enqueue as fast as possible), count deliveries/s.
 latencies = [];
+intake = [];
+delivery = [];
 seen.clear();
 const base = total + 1;
+const redisInfo = new Redis(infra.redisUrl);
+const redisCpu = async () => {
+  const info = await redisInfo.info("cpu");
+  const f = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return f("used_cpu_user") + f("used_cpu_sys");
+};
+const cpu0 = process.cpuUsage();
+const rcpu0 = await redisCpu();
 const b0 = performance.now();
 for (let i = 0; i < BURST; i += 1_000) {
   const now = Date.now();
@@ -231,6 +261,10 @@ const enqueueSecs = (performance.now() - b0) / 1000;
 const deadline2 = Date.now() + 300_000;
 while (seen.size < BURST && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
 const burstSecs = (performance.now() - b0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const alerterCpuUs = (cpu.user + cpu.system) / Math.max(1, seen.size);
+const redisCpuUs = (((await redisCpu()) - rcpu0) * 1e6) / Math.max(1, seen.size);
+redisInfo.disconnect();
 console.log(
   `\nburst of ${BURST} alerts enqueued directly (${ENDPOINTS} endpoints × concurrency 32)`,
 );
@@ -240,9 +274,18 @@ table([
     "enqueue/s": Math.round(BURST / enqueueSecs),
     "deliveries/s": Math.round(seen.size / burstSecs),
     seconds: burstSecs.toFixed(1),
+    "alerter CPU µs/delivery": Math.round(alerterCpuUs),
+    "redis CPU µs/delivery": Math.round(redisCpuUs),
     "rss MB": rssMb(),
   },
 ]);
+// CPU per delivery does not depend on what else runs on the machine; it bounds the rate one
+// alerter core (and one Redis core) can sustain.
+console.log(
+  `capacity per core: alerter ≈ ${Math.round(1e6 / alerterCpuUs)} deliveries/s, ` +
+    `redis ≈ ${Math.round(1e6 / Math.max(1, redisCpuUs))} deliveries/s ` +
+    `(load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores during the run)`,
+);
 
 await producer.disconnect();
 await app.stop();

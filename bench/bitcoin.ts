@@ -139,7 +139,12 @@ const row = (name: string, blocksPerSec: number, extra: Record<string, string | 
 });
 
 console.log(
-  `block 413567: ${raw.length} bytes, ${txs} txs, ${outputs} outputs; ${seconds}s per case`,
+  `block 413567: ${raw.length} bytes, ${txs} txs, ${outputs} outputs; ${seconds}s per case, interleaved`,
+);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} on ${cpus().length} CPUs (figures scale with it; compare rows, not runs)`,
 );
 console.log(
   `identity vs address.fromOutputScript: ${mismatches} mismatches over ${outputs} outputs (${bitcoinjsNoAddress} without a bitcoinjs address)`,

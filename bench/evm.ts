@@ -14,7 +14,7 @@ import { EvmBlockSource, RpcClient } from "@chainscreen/evm";
 import { Backfill } from "@chainscreen/ingest";
 import { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { uniqueName } from "@chainscreen/testing";
+import { collectTopic, uniqueName } from "@chainscreen/testing";
 import { ethers } from "ethers";
 import { startAnvil } from "../test/evm/anvil.js";
 import { deploy, wallet } from "../test/evm/chain.js";
@@ -25,7 +25,7 @@ const BLOCKS = Number(process.argv[2] ?? 2000);
 const PER_BLOCK = Number(process.argv[3] ?? 100);
 const log = silentLogger();
 
-const node = await startAnvil(["--gas-limit", "300000000", "--code-size-limit", "100000"]);
+const node = await startAnvil(["--gas-limit", "300000000"]);
 const infra = await benchInfra("evm");
 try {
   const { signer } = await wallet(node);
@@ -112,7 +112,10 @@ try {
     "transfers/s": (p.transfers / secs).toFixed(0),
     rssMb: rssMb(),
   });
-  const inKafka = await bus.messageCount(topics.transfers);
+  // Read back with read_committed: what consumers will see.
+  const inKafka = (
+    await collectTopic(bus, topics.transfers, { until: (m) => m.length >= p.transfers, timeoutMs: 120_000 })
+  ).length;
   await bus.deleteTopics([topics.transfers, topics.progress]).catch(() => {});
   await bus.close();
 

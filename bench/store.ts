@@ -92,11 +92,12 @@ async function main() {
     console.error(`[bench] ${MESSAGES} events in ${topic}`);
 
     const rows: Record<string, string | number>[] = [];
-    for (const concurrency of [1, 4]) {
+    for (const concurrency of MESSAGES > 0 ? [1, 4] : []) {
       await client.command({ query: "TRUNCATE TABLE transfers" });
       await client.command({ query: "TRUNCATE TABLE transfers_by_address" });
       const sink = new StoreSink(store, transfersTarget, silentLogger(), 50_000);
       let stored = 0;
+      let batches = 0;
       let done: () => void = () => {};
       const finished = new Promise<void>((r) => {
         done = r;
@@ -112,6 +113,7 @@ async function main() {
         handleBatch: async (msgs) => {
           await sink.handleBatch(msgs);
           stored += msgs.length;
+          batches++;
           if (stored >= MESSAGES) done();
         },
       });
@@ -127,6 +129,7 @@ async function main() {
         stored: Number(r?.c),
         seconds: secs.toFixed(1),
         "rows/s": Math.round(MESSAGES / secs),
+        rowsPerInsert: Math.round(MESSAGES / Math.max(1, batches)),
         rssMb: rssMb(),
       });
     }

@@ -4,7 +4,7 @@
  * through the exposure topic and the per-address engine), with resident memory, beside a plain
  * validated consume of the same transfer topic in the same run (the bus ceiling).
  *
- *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only]
+ *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000]
  */
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
@@ -27,6 +27,7 @@ const arg = (name: string, def: string) => {
 const N = Number(arg("transfers", "500000"));
 const ENTRY_COUNTS = arg("entries", "1000000,10000000").split(",").map(Number);
 const POOL = 100_000; // active non-listed addresses
+const HELD = Number(arg("held-outflows", "500000")); // ExposureEngine bound on held outflows
 const LISTED_SENDERS = 1_000; // listed addresses that actually send (inside the big list)
 
 const hex40 = (prefix: string, i: number) =>
@@ -181,7 +182,7 @@ try {
     const rules = parseRules({
       p2p: { enabled: false },
       structuring: { enabled: false },
-      indirect: { enabled: indirect, maxAddresses: 2_000_000 },
+      indirect: { enabled: indirect, maxAddresses: 2_000_000, maxHeldOutflows: HELD },
     });
     const runner = new TaggerRunner({
       bus,
@@ -228,6 +229,10 @@ try {
       "rss MB": rssMb(),
     });
     table(rows.slice(-1));
+    const k = runner.counters;
+    console.log(
+      `  batches: transfer stage ${k.transferBatches} (mean ${Math.round(k.transfers / Math.max(1, k.transferBatches))}), exposure stage ${k.exposureBatches} (mean ${Math.round(k.exposureRecords / Math.max(1, k.exposureBatches))})`,
+    );
     console.log(
       `  exposure records processed: ${runner.counters.exposureRecords.toLocaleString()}, facts ${st.exposures.toLocaleString()}, outflows held ${st.outflows.toLocaleString()}, evicted ${st.evictedAddresses}`,
     );

@@ -12,6 +12,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
+import { loadavg } from "node:os";
 import type { Family } from "@chainscreen/addresses";
 import type { WatchlistRecord } from "@chainscreen/schema";
 import { Matcher, type MatchMeta } from "@chainscreen/watchlist";
@@ -179,6 +180,7 @@ for (const n of sizes) {
     "lookup/s": fmt(full.perSec),
     "hit %": ((100 * listed.hits) / QUERIES).toFixed(0),
   });
+  console.error(`[bench] ${JSON.stringify(rows[rows.length - 1])}`);
   m = null;
 
   // --- Baseline: Map<string, entry[]>
@@ -225,8 +227,12 @@ for (const n of sizes) {
     "lookup/s": fmt(mapListed.perSec),
     "hit %": ((100 * mapListed.hits) / QUERIES).toFixed(0),
   });
+  console.error(`[bench] ${JSON.stringify(rows[rows.length - 1])}`);
   map = null;
 }
 
-console.log(`node ${process.version}, one core, ${QUERIES} queries per figure (50% hits)`);
+const load = loadavg()[0]?.toFixed(1);
+console.log(
+  `node ${process.version}, one core, ${QUERIES} queries per figure (50% hits), load average ${load}`,
+);
 table(rows);

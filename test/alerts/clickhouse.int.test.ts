@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +11,7 @@ import {
   listSubscriptions,
   replayAlerts,
   rotateSecret,
+  SecretBox,
   updateSubscription,
 } from "@chainscreen/alerts";
 import {
@@ -111,6 +113,23 @@ describe("alerting on the embedded ClickHouse store", () => {
     expect(await deleteSubscription({ store }, "bank-a", subscription.id)).toBe(true);
     expect(await store.getSubscription(subscription.id)).toBeUndefined();
     expect(await listSubscriptions({ store }, "bank-a")).toEqual([]);
+  });
+
+  it("encrypts signing secrets at rest when given a key", async () => {
+    const boxed = new ClickHouseAlertsStore(store.client, new SecretBox(randomBytes(32)));
+    const { subscription, secret } = await createSubscription({ store: boxed }, "bank-enc", {
+      url: "https://enc.example/hook",
+      active: false,
+    });
+    const rs = await store.client.query({
+      query: "SELECT secret FROM webhook_secrets WHERE subscription_id = {id:String}",
+      query_params: { id: subscription.id },
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<{ secret: string }>();
+    expect(row?.secret).toMatch(/^enc:v1:/);
+    expect(row?.secret).not.toContain(secret);
+    expect((await boxed.getSubscription(subscription.id))?.secrets[0]?.secret).toBe(secret);
   });
 
   it("delivers through the ClickHouse-backed alerter; attempts land in webhook_deliveries", async () => {

@@ -1,5 +1,6 @@
 import {
   DeliveryStatus,
+  deleteSubscription,
   listDeadLetters,
   MemoryAlertsStore,
   queueName,
@@ -275,5 +276,30 @@ describe("webhook delivery (real Redis)", () => {
       error: "target refused",
       attempt: 1,
     });
+  });
+
+  it("deleting a subscription stops its worker and drops its pending deliveries", async () => {
+    const store = new MemoryAlertsStore();
+    const r = await receiver();
+    r.behaviour = () => ({ status: 503 });
+    const s = await subscribe(store, "bank-a", { url: r.url });
+    const settings = testSettings({ attempts: 20, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    const app = await alerter(inject("redisUrl"), store, settings);
+    await app.alerter.handleFlags([makeFlag({ n: 70 }), makeFlag({ n: 71 })]);
+    await waitFor(() => r.requests.length === 2, { timeoutMs: 20_000 });
+    const q = new Queue(queueName(s.id), {
+      connection: { url: inject("redisUrl") },
+      prefix: settings.prefix,
+    });
+    cleanup.push(() => q.close());
+    await waitFor(async () => (await q.getDelayedCount()) === 2, { timeoutMs: 10_000 });
+    expect(app.workers?.size).toBe(1);
+
+    expect(await deleteSubscription({ store }, "bank-a", s.id)).toBe(true);
+    await app.cache.refresh();
+    await waitFor(async () => app.workers?.size === 0 && (await q.getDelayedCount()) === 0, {
+      timeoutMs: 10_000,
+    });
+    expect(await q.getWaitingCount()).toBe(0);
   });
 });

@@ -33,38 +33,97 @@ const expected = (pred: (f: SeededFlag) => boolean, base = active) =>
 describe("GET /v1/flows filters", () => {
   const listedEth = () => CHAINS[0]?.listed[0] as string;
   const cpTron = () => COUNTERPARTIES.tron?.[3] as string;
-  const cases: [string, () => string, (f: SeededFlag) => boolean, ((f: SeededFlag) => boolean)?][] = [
-    ["no filter", () => "", () => true],
-    ["from/to", () => `from=${new Date(T0 + 10 * 86_400_000).toISOString()}&to=${T0 + 20 * 86_400_000}`, (f) => f.flag.transfer.timestamp >= T0 + 10 * 86_400_000 && f.flag.transfer.timestamp < T0 + 20 * 86_400_000],
-    ["chain", () => "chain=tron", (f) => f.flag.transfer.chain === "tron"],
-    ["chains comma", () => "chain=tron,bitcoin", (f) => f.flag.transfer.chain !== "ethereum"],
-    ["chains repeated", () => "chain=ethereum&chain=bitcoin", (f) => f.flag.transfer.chain !== "tron"],
-    ["asset symbol (any case)", () => "asset=usdt", (f) => f.flag.transfer.asset.symbol === "USDT"],
-    ["asset contract", () => "asset=TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", (f) => f.flag.transfer.asset.contract === "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"],
-    ["address (checksummed input)", () => `address=${toChecksumLike(listedEth())}`, (f) => f.flag.transfer.from.includes(listedEth()) || f.flag.transfer.to === listedEth()],
-    ["address tron", () => `address=${cpTron()}`, (f) => f.flag.transfer.from.includes(cpTron()) || f.flag.transfer.to === cpTron()],
-    ["entity substring", () => "entity=lazarus", (f) => f.flag.entries.some((e) => e.entityName === "LAZARUS GROUP")],
-    ["list", () => "list=custom-mixers", (f) => f.flag.entries.some((e) => e.listId === "custom-mixers")],
-    ["programme", () => "programme=DPRK3", (f) => f.flag.entries.some((e) => e.programmes.includes("DPRK3"))],
-    ["programmes any-of", () => "programme=dprk3,RUSSIA-EO14024", (f) => f.flag.entries.some((e) => e.programmes.includes("DPRK3") || e.programmes.includes("RUSSIA-EO14024"))],
-    ["exposure direct", () => "exposure=direct", (f) => f.flag.exposure === "direct"],
-    ["exposure indirect", () => "exposure=indirect", (f) => f.flag.exposure === "indirect"],
-    ["hops", () => "hops=2", (f) => f.flag.hops === 2],
-    ["maxHops", () => "maxHops=1", (f) => (f.flag.hops ?? 0) <= 1],
-    ["severity", () => "severity=high&severity=severe", (f) => f.flag.severity === "high" || f.flag.severity === "severe"],
-    ["minSeverity", () => "minSeverity=medium", (f) => RANK[f.flag.severity] >= 2],
-    ["retro true", () => "retro=true", (f) => f.flag.retro],
-    ["retro false", () => "retro=false", (f) => !f.flag.retro],
-    ["minAmount (base units, beyond 2^53)", () => "minAmount=50000000000000000000", (f) => BigInt(f.flag.transfer.amount) >= 50_000_000_000_000_000_000n],
-    ["maxAmount", () => "maxAmount=1000000", (f) => BigInt(f.flag.transfer.amount) <= 1_000_000n],
-    ["exchange", () => "exchange=binance", (f) => f.exchange === "binance"],
-    ["includeRetracted", () => "includeRetracted=true", () => true, () => true],
+  const cases: [string, () => string, (f: SeededFlag) => boolean, ((f: SeededFlag) => boolean)?][] =
     [
-      "combination",
-      () => "chain=ethereum&exposure=direct&minSeverity=high&asset=ETH&retro=false",
-      (f) => f.flag.transfer.chain === "ethereum" && f.flag.exposure === "direct" && RANK[f.flag.severity] >= 3 && f.flag.transfer.asset.symbol === "ETH" && !f.flag.retro,
-    ],
-  ];
+      ["no filter", () => "", () => true],
+      [
+        "from/to",
+        () => `from=${new Date(T0 + 10 * 86_400_000).toISOString()}&to=${T0 + 20 * 86_400_000}`,
+        (f) =>
+          f.flag.transfer.timestamp >= T0 + 10 * 86_400_000 &&
+          f.flag.transfer.timestamp < T0 + 20 * 86_400_000,
+      ],
+      ["chain", () => "chain=tron", (f) => f.flag.transfer.chain === "tron"],
+      ["chains comma", () => "chain=tron,bitcoin", (f) => f.flag.transfer.chain !== "ethereum"],
+      [
+        "chains repeated",
+        () => "chain=ethereum&chain=bitcoin",
+        (f) => f.flag.transfer.chain !== "tron",
+      ],
+      [
+        "asset symbol (any case)",
+        () => "asset=usdt",
+        (f) => f.flag.transfer.asset.symbol === "USDT",
+      ],
+      [
+        "asset contract",
+        () => "asset=TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        (f) => f.flag.transfer.asset.contract === "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+      ],
+      [
+        "address (checksummed input)",
+        () => `address=${toChecksumLike(listedEth())}`,
+        (f) => f.flag.transfer.from.includes(listedEth()) || f.flag.transfer.to === listedEth(),
+      ],
+      [
+        "address tron",
+        () => `address=${cpTron()}`,
+        (f) => f.flag.transfer.from.includes(cpTron()) || f.flag.transfer.to === cpTron(),
+      ],
+      [
+        "entity substring",
+        () => "entity=lazarus",
+        (f) => f.flag.entries.some((e) => e.entityName === "LAZARUS GROUP"),
+      ],
+      [
+        "list",
+        () => "list=custom-mixers",
+        (f) => f.flag.entries.some((e) => e.listId === "custom-mixers"),
+      ],
+      [
+        "programme",
+        () => "programme=DPRK3",
+        (f) => f.flag.entries.some((e) => e.programmes.includes("DPRK3")),
+      ],
+      [
+        "programmes any-of",
+        () => "programme=dprk3,RUSSIA-EO14024",
+        (f) =>
+          f.flag.entries.some(
+            (e) => e.programmes.includes("DPRK3") || e.programmes.includes("RUSSIA-EO14024"),
+          ),
+      ],
+      ["exposure direct", () => "exposure=direct", (f) => f.flag.exposure === "direct"],
+      ["exposure indirect", () => "exposure=indirect", (f) => f.flag.exposure === "indirect"],
+      ["hops", () => "hops=2", (f) => f.flag.hops === 2],
+      ["maxHops", () => "maxHops=1", (f) => (f.flag.hops ?? 0) <= 1],
+      [
+        "severity",
+        () => "severity=high&severity=severe",
+        (f) => f.flag.severity === "high" || f.flag.severity === "severe",
+      ],
+      ["minSeverity", () => "minSeverity=medium", (f) => RANK[f.flag.severity] >= 2],
+      ["retro true", () => "retro=true", (f) => f.flag.retro],
+      ["retro false", () => "retro=false", (f) => !f.flag.retro],
+      [
+        "minAmount (base units, beyond 2^53)",
+        () => "minAmount=50000000000000000000",
+        (f) => BigInt(f.flag.transfer.amount) >= 50_000_000_000_000_000_000n,
+      ],
+      ["maxAmount", () => "maxAmount=1000000", (f) => BigInt(f.flag.transfer.amount) <= 1_000_000n],
+      ["exchange", () => "exchange=binance", (f) => f.exchange === "binance"],
+      ["includeRetracted", () => "includeRetracted=true", () => true, () => true],
+      [
+        "combination",
+        () => "chain=ethereum&exposure=direct&minSeverity=high&asset=ETH&retro=false",
+        (f) =>
+          f.flag.transfer.chain === "ethereum" &&
+          f.flag.exposure === "direct" &&
+          RANK[f.flag.severity] >= 3 &&
+          f.flag.transfer.asset.symbol === "ETH" &&
+          !f.flag.retro,
+      ],
+    ];
   it.each(cases)("%s", async (_name, q, pred, base) => {
     const want = expected(pred, base);
     expect(want.length).toBeGreaterThan(0);
@@ -72,10 +131,26 @@ describe("GET /v1/flows filters", () => {
   });
 
   it("returns the flow shape with base-unit amounts as strings", async () => {
-    const r = await h.call("/v1/flows?limit=1&chain=ethereum&asset=ETH&sort=amount&order=desc", h.keys.analyst);
+    const r = await h.call(
+      "/v1/flows?limit=1&chain=ethereum&asset=ETH&sort=amount&order=desc",
+      h.keys.analyst,
+    );
     const body = (await r.json()) as { items: Record<string, unknown>[] };
-    const top = h.flags.filter((f) => active(f) && f.flag.transfer.chain === "ethereum" && f.flag.transfer.asset.symbol === "ETH").sort((a, b) => (BigInt(b.flag.transfer.amount) > BigInt(a.flag.transfer.amount) ? 1 : -1))[0];
-    expect(body.items[0]).toMatchObject({ amount: top?.flag.transfer.amount, chain: "ethereum", asset: "ETH" });
+    const top = h.flags
+      .filter(
+        (f) =>
+          active(f) &&
+          f.flag.transfer.chain === "ethereum" &&
+          f.flag.transfer.asset.symbol === "ETH",
+      )
+      .sort((a, b) =>
+        BigInt(b.flag.transfer.amount) > BigInt(a.flag.transfer.amount) ? 1 : -1,
+      )[0];
+    expect(body.items[0]).toMatchObject({
+      amount: top?.flag.transfer.amount,
+      chain: "ethereum",
+      asset: "ETH",
+    });
     expect(typeof body.items[0]?.amount).toBe("string");
   });
 });
@@ -117,11 +192,18 @@ describe("invalid input is a 400 that says what is wrong", () => {
 });
 
 describe("sorting and cursor pagination", () => {
-  async function walk(q: string, pageSize: number, between?: (page: number) => Promise<void>): Promise<string[]> {
+  async function walk(
+    q: string,
+    pageSize: number,
+    between?: (page: number) => Promise<void>,
+  ): Promise<string[]> {
     const out: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 1000; page++) {
-      const r = await h.call(`/v1/flows?${q}&limit=${pageSize}${cursor ? `&cursor=${cursor}` : ""}`, h.keys.regulator);
+      const r = await h.call(
+        `/v1/flows?${q}&limit=${pageSize}${cursor ? `&cursor=${cursor}` : ""}`,
+        h.keys.regulator,
+      );
       expect(r.status).toBe(200);
       const b = (await r.json()) as { items: { id: string }[]; next: string | null };
       out.push(...b.items.map((i) => i.id));
@@ -172,7 +254,11 @@ describe("GET /v1/flows/{id}", () => {
     expect(f).toBeDefined();
     const r = await h.call(`/v1/flows/${f?.flag.id}`, h.keys.regulator);
     expect(r.status).toBe(200);
-    const b = (await r.json()) as { flow: { id: string; hops: number }; path: string[]; evidence: { entries: unknown[]; path: unknown[]; rule: { kind: string } } };
+    const b = (await r.json()) as {
+      flow: { id: string; hops: number };
+      path: string[];
+      evidence: { entries: unknown[]; path: unknown[]; rule: { kind: string } };
+    };
     expect(b.flow.id).toBe(f?.flag.id);
     expect(b.flow.hops).toBe(2);
     expect(b.path).toEqual(f?.flag.path.map((p) => p.address));
@@ -193,13 +279,23 @@ describe("exports", () => {
     const lines = (await r.text()).trimEnd().split("\n");
     expect(lines[0]).toMatch(/^"id","transfer_id",/);
     const want = expected((f) => f.flag.transfer.chain === "tron" && f.flag.exposure === "direct");
-    expect(lines.slice(1).map((l) => JSON.parse(l.split(",")[0] as string)).sort()).toEqual(want);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => JSON.parse(l.split(",")[0] as string))
+        .sort(),
+    ).toEqual(want);
   });
   it("NDJSON export holds exactly the filtered rows", async () => {
     const r = await h.call("/v1/flows?format=ndjson&programme=CYBER2", h.keys.regulator);
     expect(r.headers.get("content-type")).toMatch(/application\/x-ndjson/);
-    const rows = (await r.text()).trimEnd().split("\n").map((l) => JSON.parse(l) as { id: string; amount: string });
-    expect(rows.map((x) => x.id).sort()).toEqual(expected((f) => f.flag.entries.some((e) => e.programmes.includes("CYBER2"))));
+    const rows = (await r.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; amount: string });
+    expect(rows.map((x) => x.id).sort()).toEqual(
+      expected((f) => f.flag.entries.some((e) => e.programmes.includes("CYBER2"))),
+    );
   });
 });
 
@@ -213,17 +309,31 @@ describe("GET /v1/addresses/{chain}/{address}", () => {
       matches: { list: string }[];
       counterparties: { address: string; transfers: number; received: string; sent: string }[];
       flows: { id: string }[];
-      graph: { nodes: { id: string; listed: boolean; focus: boolean }[]; edges: { source: string; target: string }[] };
+      graph: {
+        nodes: { id: string; listed: boolean; focus: boolean }[];
+        edges: { source: string; target: string }[];
+      };
       timeline: { day: string; transfersIn: number; transfersOut: number }[];
     };
     expect(b.listed).toBe(true);
     expect(b.matches[0]?.list).toBe("ofac-sdn");
     // Counterparty volumes equal the seeded transfers between them (retracted included: the
     // transfer itself was not retracted, only its flag).
-    const mine = h.flags.filter((f) => f.transfer.chain === "tron" && (f.transfer.from === listed || f.transfer.to === listed));
+    const mine = h.flags.filter(
+      (f) =>
+        f.transfer.chain === "tron" && (f.transfer.from === listed || f.transfer.to === listed),
+    );
     for (const c of b.counterparties) {
-      const withC = mine.filter((f) => f.transfer.from === c.address || f.transfer.to === c.address);
-      const sent = withC.filter((f) => f.transfer.from === listed && f.transfer.asset.symbol === (c as unknown as { asset: string }).asset).reduce((s, f) => s + BigInt(f.transfer.amount), 0n);
+      const withC = mine.filter(
+        (f) => f.transfer.from === c.address || f.transfer.to === c.address,
+      );
+      const sent = withC
+        .filter(
+          (f) =>
+            f.transfer.from === listed &&
+            f.transfer.asset.symbol === (c as unknown as { asset: string }).asset,
+        )
+        .reduce((s, f) => s + BigInt(f.transfer.amount), 0n);
       expect(BigInt(c.sent)).toBe(sent);
     }
     expect(b.counterparties.reduce((s, c) => s + c.transfers, 0)).toBe(mine.length);
@@ -233,10 +343,15 @@ describe("GET /v1/addresses/{chain}/{address}", () => {
     expect(b.timeline.reduce((s, t) => s + t.transfersIn + t.transfersOut, 0)).toBe(mine.length);
   });
   it("shows indirect exposure with hops and sources for an exposed address", async () => {
-    const f = h.flags.find((x) => x.flag.hops === 2 && active(x) && x.flag.transfer.chain === "ethereum");
+    const f = h.flags.find(
+      (x) => x.flag.hops === 2 && active(x) && x.flag.transfer.chain === "ethereum",
+    );
     const exposed = f?.flag.address as string;
     const r = await h.call(`/v1/addresses/ethereum/${exposed}`, h.keys.analyst);
-    const b = (await r.json()) as { listed: boolean; exposure: { exposure: string; minHops: number; sources: string[] }[] };
+    const b = (await r.json()) as {
+      listed: boolean;
+      exposure: { exposure: string; minHops: number; sources: string[] }[];
+    };
     expect(b.listed).toBe(false);
     const ind = b.exposure.find((e) => e.exposure === "indirect");
     expect(ind?.sources).toContain(f?.flag.path[0]?.address);
@@ -251,7 +366,9 @@ describe("GET /v1/addresses/{chain}/{address}", () => {
 describe("dashboard stats", () => {
   it("volume per programme per month sums to the seeded totals", async () => {
     const r = await h.call("/v1/stats/volume?by=programme&interval=month&top=50", h.keys.regulator);
-    const b = (await r.json()) as { series: { bucket: string; key: string; flows: number; valueUsd: number }[] };
+    const b = (await r.json()) as {
+      series: { bucket: string; key: string; flows: number; valueUsd: number }[];
+    };
     const want = new Map<string, number>();
     for (const f of h.flags.filter(active)) {
       const progs = [...new Set(f.flag.entries.flatMap((e) => e.programmes))];
@@ -265,6 +382,7 @@ describe("dashboard stats", () => {
     const r = await h.call("/v1/stats/top-counterparties?limit=5", h.keys.regulator);
     const b = (await r.json()) as { items: { valueUsd: number }[] };
     expect(b.items.length).toBe(5);
-    for (let i = 1; i < b.items.length; i++) expect(b.items[i - 1]?.valueUsd).toBeGreaterThanOrEqual(b.items[i]?.valueUsd ?? 0);
+    for (let i = 1; i < b.items.length; i++)
+      expect(b.items[i - 1]?.valueUsd).toBeGreaterThanOrEqual(b.items[i]?.valueUsd ?? 0);
   });
 });

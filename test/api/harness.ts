@@ -29,14 +29,24 @@ export interface ApiHarness {
 }
 
 /** Starts the embedded store, seeds `n` flags, loads the OFAC lists, builds and listens. */
-export async function startHarness(name: string, n = 300, extra: Partial<ApiDeps> = {}): Promise<ApiHarness> {
+export async function startHarness(
+  name: string,
+  n = 300,
+  extra: Partial<ApiDeps> = {},
+): Promise<ApiHarness> {
   const stack = await startApiStack(name);
   const flags = buildFlags(n);
   if (n > 0) await seed(stack.writer, flags);
   const log = createLogger({ service: `api-test-${name}`, level: "warn" });
   const lists = new MemoryWatchlistStore();
-  const imported = await importList(lists, { listId: "ofac-sdn", format: "ofac-codes-dir", path: OFAC_LISTS });
-  let matcher = Matcher.fromLists([{ listId: "ofac-sdn", listVersion: imported.version.version, keys: imported.state.keys }]);
+  const imported = await importList(lists, {
+    listId: "ofac-sdn",
+    format: "ofac-codes-dir",
+    path: OFAC_LISTS,
+  });
+  let matcher = Matcher.fromLists([
+    { listId: "ofac-sdn", listVersion: imported.version.version, keys: imported.state.keys },
+  ]);
   const keyStore = new ClickHouseKeyStore(stack.writer);
   const audit = new ClickHouseAuditSink(stack.writer, log, { intervalMs: 100 });
   const app = await buildApi({
@@ -53,7 +63,8 @@ export async function startHarness(name: string, n = 300, extra: Partial<ApiDeps
         const states = [];
         for (const id of await lists.listIds()) {
           const s = await lists.getState(id);
-          if (s?.activeVersion) states.push({ listId: id, listVersion: s.activeVersion, keys: s.keys });
+          if (s?.activeVersion)
+            states.push({ listId: id, listVersion: s.activeVersion, keys: s.keys });
         }
         matcher = Matcher.fromLists(states);
       },
@@ -86,7 +97,8 @@ export async function startHarness(name: string, n = 300, extra: Partial<ApiDeps
     call(path, key, init = {}) {
       const headers = new Headers(init.headers);
       if (key) headers.set("authorization", `Bearer ${key}`);
-      if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+      if (init.body && !headers.has("content-type"))
+        headers.set("content-type", "application/json");
       return fetch(`${url}${path}`, { ...init, headers });
     },
     async close() {

@@ -45,7 +45,12 @@ export const CHAINS = [
     listed: firstLines("ETH", 3).map((a) => canonicalize("evm", a)),
     assets: [
       { symbol: "ETH", contract: null, decimals: 18, usd: 3000 },
-      { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6, usd: 1 },
+      {
+        symbol: "USDT",
+        contract: "0xdac17f958d2ee523a2206206994597c13d831ec7",
+        decimals: 6,
+        usd: 1,
+      },
     ],
   },
   {
@@ -67,7 +72,10 @@ export const CHAINS = [
 
 /** Counterparties per chain (7 each). */
 export const COUNTERPARTIES: Record<string, string[]> = Object.fromEntries(
-  CHAINS.map((c) => [c.chain, Array.from({ length: 7 }, (_, i) => syntheticAddress(c.family, `cp${i}`))]),
+  CHAINS.map((c) => [
+    c.chain,
+    Array.from({ length: 7 }, (_, i) => syntheticAddress(c.family, `cp${i}`)),
+  ]),
 );
 
 export const SEVERITIES = ["low", "medium", "high", "severe"] as const;
@@ -105,7 +113,15 @@ export function buildFlags(n: number): SeededFlag[] {
     const amount = (units * 10n ** BigInt(asset.decimals)) / 10n; // 0.1 … 100 asset units
     const ts = T0 + i * 6 * HOUR;
     const exchange = i % 6 === 0 ? "binance" : i % 6 === 1 ? "okx" : "";
-    const kind = exchange ? (outgoing ? "exchange_withdrawal" : "exchange_deposit") : asset.contract ? "token" : c.family === "bitcoin" ? "utxo" : "native";
+    const kind = exchange
+      ? outgoing
+        ? "exchange_withdrawal"
+        : "exchange_deposit"
+      : asset.contract
+        ? "token"
+        : c.family === "bitcoin"
+          ? "utxo"
+          : "native";
     const txHash = h(`tx${i}`).toString("hex");
     const tid = transferId(c.chain, txHash, kind as TransferV1["kind"], i);
     const transfer: TransferV1 = {
@@ -147,8 +163,24 @@ export function buildFlags(n: number): SeededFlag[] {
     const path = indirect
       ? [
           { address: listed, hop: 0, viaTransferId: null, amount: null, timestamp: null },
-          { address: mid1, hop: 1, viaTransferId: `seed:hop1:${i}`, amount: amount.toString(), timestamp: ts - 2 * HOUR },
-          ...(hops === 2 ? [{ address: mid2, hop: 2, viaTransferId: `seed:hop2:${i}`, amount: amount.toString(), timestamp: ts - HOUR }] : []),
+          {
+            address: mid1,
+            hop: 1,
+            viaTransferId: `seed:hop1:${i}`,
+            amount: amount.toString(),
+            timestamp: ts - 2 * HOUR,
+          },
+          ...(hops === 2
+            ? [
+                {
+                  address: mid2,
+                  hop: 2,
+                  viaTransferId: `seed:hop2:${i}`,
+                  amount: amount.toString(),
+                  timestamp: ts - HOUR,
+                },
+              ]
+            : []),
         ]
       : [{ address: listed, hop: 0, viaTransferId: null, amount: null, timestamp: null }];
     const usd = (Number(units) / 10) * asset.usd;

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { migrate } from "@chainscreen/store";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { freePort, waitForPort } from "../../infra/local/proc.js";
 
 /** ClickHouse for the API tests: a writer and a read-only analyst client on one fresh database. */
@@ -41,7 +41,10 @@ const PROFILES = {
  * database and applies every migration to it.
  */
 export async function startApiStack(name: string): Promise<ApiStack> {
-  const database = `api_${name}_${process.pid}_${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_]/g, "_");
+  const database = `api_${name}_${process.pid}_${Date.now().toString(36)}`.replace(
+    /[^A-Za-z0-9_]/g,
+    "_",
+  );
   let url = process.env.CHAINSCREEN_TEST_CLICKHOUSE_URL;
   let writerPw = process.env.CHAINSCREEN_TEST_CLICKHOUSE_WRITER_PASSWORD ?? "";
   let analystPw = process.env.CHAINSCREEN_TEST_CLICKHOUSE_ANALYST_PASSWORD ?? "";
@@ -103,9 +106,27 @@ export async function startApiStack(name: string): Promise<ApiStack> {
       rmSync(dir, { recursive: true, force: true });
     };
   }
-  await migrate({ url, username: "writer", password: writerPw, database, requestTimeoutMs: 300_000 });
-  const writer = createClient({ url, username: "writer", password: writerPw, database, request_timeout: 600_000 });
-  const analyst = createClient({ url, username: "analyst", password: analystPw, database, request_timeout: 600_000 });
+  await migrate({
+    url,
+    username: "writer",
+    password: writerPw,
+    database,
+    requestTimeoutMs: 300_000,
+  });
+  const writer = createClient({
+    url,
+    username: "writer",
+    password: writerPw,
+    database,
+    request_timeout: 600_000,
+  });
+  const analyst = createClient({
+    url,
+    username: "analyst",
+    password: analystPw,
+    database,
+    request_timeout: 600_000,
+  });
   return {
     url,
     database,

@@ -39,6 +39,10 @@ const expected: EtlTx[] = readFileSync(
   .filter((l) => l.trim())
   .map((l) => JSON.parse(l) as EtlTx);
 
+const MOVED = [
+  "7940cdde4d713e171849efc6bd89939185be270266c94e92369e3877ad89455a",
+  "f84761459a00c6df3176ae5d94c99e69f25100d09548e5686bd0c354bb8cc60a",
+] as const;
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 5, timeoutMs: 5_000 };
 const servers: BitcoinTestServer[] = [];
 const dirs: string[] = [];
@@ -188,20 +192,36 @@ describe("Esplora REST source", () => {
     checkAgainstEtl(blocks.flatMap((b) => b.transfers));
     expect(s.requests.get("/tx/:hash/hex")).toBe(1);
     expect(s.requests.get("/block/:hash/raw")).toBe(3);
-    // Spent outpoints were pruned, created ones recorded.
-    expect(
-      await store.getMany([
-        outpointKey("76a8d70a757be5055f60be076b683897cadaad6b7bdf78c43e39b9d59cb4a6ea", 0),
-      ]),
-    ).toEqual([undefined]);
-    const [created] = await store.getMany([
-      outpointKey("f84761459a00c6df3176ae5d94c99e69f25100d09548e5686bd0c354bb8cc60a", 0),
-    ]);
+    const [created] = await store.getMany([outpointKey(MOVED[1], 0)]);
     expect(created).toEqual({
       value: 5_000_000_000,
       type: "p2pkh",
       addresses: ["1HaHTfmvoUW6i6nhJf8jJs6tU4cHNmBQHQ"],
     });
+    // Spent outputs are kept while their blocks are shallow: a reorg replays the payments in the
+    // new 50002 and resolves their inputs from the index, not the node.
+    expect(store.pendingHeights()).toEqual([50000, 50001, 50002]);
+    const { fork } = s.chain.reorg(50001);
+    const replay = await source.blocks(50001, 50002);
+    expect(replay.map((b) => b.ref.hash)).toEqual(fork);
+    checkAgainstEtl(replay.flatMap((b) => b.transfers));
+    expect(s.requests.get("/tx/:hash/hex")).toBe(1);
+    await store.close();
+  });
+
+  it("deletes spent outpoints once their block is pruneDepth deep", async () => {
+    const s = await node();
+    const dir = mkdtempSync(join(tmpdir(), "btc-outpoints-"));
+    dirs.push(dir);
+    const store = new LmdbOutpointStore(dir, { pruneDepth: 1 });
+    const source = src({ backend: new EsploraClient([s.esploraUrl], fast), store });
+    await source.blocks(50000, 50002);
+    expect(store.pendingHeights()).toEqual([50002]);
+    const spent = outpointKey(
+      "0dd0394c6240355f4e4b3c88028f678ed746cebee3b3e8509620733f018914c9",
+      0,
+    );
+    expect(await store.getMany([spent])).toEqual([undefined]);
     await store.close();
   });
 

@@ -12,7 +12,7 @@ import {
   Suppressions,
 } from "@chainscreen/tagger";
 import { repoRoot, waitFor } from "@chainscreen/testing";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import {
   active,
   freshTopics,
@@ -47,11 +47,16 @@ function workload(): { listed: string[]; transfers: TransferV1[] } {
   return { listed, transfers };
 }
 
+/**
+ * Runs the service as a real child process. Node itself is spawned (tsx as a loader), not the
+ * tsx wrapper binary, so SIGKILL reaches the tagger and leaves no orphan behind.
+ */
 function startChild(env: Record<string, string>): ChildProcess {
   const child = spawn(
-    join(repoRoot, "node_modules", ".bin", "tsx"),
-    [join(repoRoot, "services", "tagger", "src", "main.ts")],
+    process.execPath,
+    ["--import", "tsx", join(repoRoot, "services", "tagger", "src", "main.ts")],
     {
+      cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -59,8 +64,15 @@ function startChild(env: Record<string, string>): ChildProcess {
   child.stderr?.on("data", (d: Buffer) => process.stderr.write(`[tagger child] ${d}`));
   // Drain stdout (pino logs) so the child never blocks on a full pipe.
   child.stdout?.resume();
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   return child;
 }
+
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
 
 describe("tagger service process", () => {
   it("killed mid-stream (SIGKILL) and restarted yields the same flag set as an uninterrupted run", async () => {

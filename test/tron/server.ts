@@ -15,7 +15,8 @@ export type FaultKind =
   | "truncated" // 200 with JSON cut in the middle
   | "wrong-shape" // 200 with valid JSON of the wrong shape
   | "error-body" // 200 with {"Error": "..."} as java-tron reports failures
-  | "reset"; // connection destroyed without an answer
+  | "reset" // connection destroyed without an answer
+  | "bad-txid"; // the real answer with one byte of a raw_data_hex changed (txID no longer matches)
 
 /** A queued fault: applies to the next `times` requests whose path contains `path`. */
 export interface Fault {
@@ -75,6 +76,17 @@ export async function startTronTestServer(opts: TronTestServerOptions): Promise<
     res.end(body);
   };
 
+  // The block a path asks for, with the first transaction's raw_data_hex altered.
+  const corrupt = (num: number): string => {
+    const b = opts.chain.blocks.get(num);
+    if (!b) return "{}";
+    const copy = JSON.parse(b.blockJson) as { transactions?: { raw_data_hex: string }[] };
+    const tx = copy.transactions?.[0];
+    if (tx)
+      tx.raw_data_hex = `${tx.raw_data_hex.slice(0, -2)}${tx.raw_data_hex.endsWith("00") ? "01" : "00"}`;
+    return JSON.stringify(copy);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://x");
     const path = url.pathname;
@@ -86,6 +98,10 @@ export async function startTronTestServer(opts: TronTestServerOptions): Promise<
       return send(res, 401, JSON.stringify({ Error: "ApiKey not exists" }));
     }
     const fault = faults.find((f) => path.includes(f.path) && f.times > 0);
+    if (fault?.kind === "bad-txid") {
+      fault.times--;
+      return send(res, 200, corrupt(Number((JSON.parse(text || "{}") as { num?: unknown }).num)));
+    }
     if (fault) {
       fault.times--;
       switch (fault.kind) {
@@ -108,6 +124,8 @@ export async function startTronTestServer(opts: TronTestServerOptions): Promise<
         case "reset":
           req.socket.destroy();
           return;
+        default:
+          break;
       }
     }
     let params: Record<string, unknown> = {};

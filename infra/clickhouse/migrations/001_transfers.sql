@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS transfers_by_address
     version UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-PARTITION BY toYYYYMM(ts)
+-- Not partitioned by time: an address's history is then one contiguous range of the primary
+-- key instead of one lookup per month (measured: fewer parts to open and merge under FINAL).
 ORDER BY (address, ts, id, direction)
 SETTINGS non_replicated_deduplication_window = 10000;
 

@@ -166,6 +166,28 @@ describe("OFAC codes", () => {
   });
 });
 
+describe("other families", () => {
+  it("solana: 32 bytes of base58 (system program id)", () => {
+    expect(canonicalize("solana", "11111111111111111111111111111111")).toBe(
+      "11111111111111111111111111111111",
+    );
+    expect(() => canonicalize("solana", "1111")).toThrow(/32 bytes/);
+  });
+  it("bitcoin cash: CashAddr checksum, prefix optional, lowercase canonical", () => {
+    const a = "qzjv8hrdvz6edu4gkzpnd4w6jc7zf296g5e9kkq4lx"; // from the OFAC BCH list
+    expect(canonicalize("bitcoin-cash", `bitcoincash:${a}`)).toBe(a);
+    expect(canonicalize("bitcoin-cash", a.toUpperCase())).toBe(a);
+    expect(() => canonicalize("bitcoin-cash", `${a.slice(0, -1)}y`)).toThrow(/CashAddr/);
+  });
+  it("zcash: transparent checked, shielded kept opaque, junk rejected", () => {
+    expect(() => canonicalize("zcash", "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h")).toThrow(/zcash/);
+  });
+  it("unknown family keeps printable strings only", () => {
+    expect(canonicalize("unknown", " abc ")).toBe("abc");
+    expect(() => canonicalize("unknown", "a b")).toThrow(/printable/);
+  });
+});
+
 describe("chainFamily", () => {
   it("maps chains to families", () => {
     for (const c of ["ethereum", "bsc", "polygon", "arbitrum", "base", "optimism", "avalanche"]) {

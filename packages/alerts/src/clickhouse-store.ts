@@ -1,6 +1,7 @@
 import type { AlertV1 } from "@chainscreen/schema";
 import { chTime, classifyStoreError, Store, Tables } from "@chainscreen/store";
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { SecretBox } from "./secret-box.js";
 import type { AlertQuery, AlertsStore, DeliveryQuery } from "./store.js";
 import type { DeliveryAttempt, DeliveryStatus, ExposureFilter, Subscription } from "./types.js";
 
@@ -60,7 +61,12 @@ const SKIPPED_ERROR = "subscription inactive";
  */
 export class ClickHouseAlertsStore implements AlertsStore {
   readonly #store: Store;
-  constructor(readonly client: ClickHouseClient) {
+  /** With a {@link SecretBox}, signing secrets are stored encrypted (every writer and reader
+   * of the table must then be given the same key). */
+  constructor(
+    readonly client: ClickHouseClient,
+    private readonly box: SecretBox | null = null,
+  ) {
     this.#store = new Store(client);
   }
 
@@ -107,7 +113,7 @@ export class ClickHouseAlertsStore implements AlertsStore {
       const list = bySub.get(s.subscription_id) ?? [];
       list.push({
         id: s.id,
-        secret: s.secret,
+        secret: this.box ? this.box.open(s.secret) : s.secret,
         createdAt: Number(s.created),
         expiresAt: s.expires === null ? null : Number(s.expires),
       });
@@ -154,7 +160,7 @@ export class ClickHouseAlertsStore implements AlertsStore {
         id: s.id,
         subscription_id: sub.id,
         tenant_id: sub.tenantId,
-        secret: s.secret,
+        secret: this.box ? this.box.seal(s.secret) : s.secret,
         created_at: chTime(s.createdAt),
         expires_at: s.expiresAt === null ? null : chTime(s.expiresAt),
         version: sub.version,

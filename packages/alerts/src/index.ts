@@ -7,6 +7,7 @@ export * from "./http.js";
 export * from "./match.js";
 export * from "./queues.js";
 export * from "./replay.js";
+export * from "./secret-box.js";
 export * from "./ssrf.js";
 export * from "./store.js";
 export * from "./subscriptions.js";

@@ -1,4 +1,4 @@
+export * from "./clickhouse.js";
 export * from "./keys.js";
 export * from "./roles.js";
 export * from "./store.js";
-export * from "./clickhouse.js";

@@ -18,12 +18,18 @@ export class MemoryKeyStore implements ApiKeyStore {
     this.#rows.set(record.id, { ...record });
   }
   async list(filter?: { tenantId?: string }): Promise<ApiKeyRecord[]> {
-    return [...this.#rows.values()].filter((r) => !filter?.tenantId || r.tenantId === filter.tenantId);
+    return [...this.#rows.values()].filter(
+      (r) => !filter?.tenantId || r.tenantId === filter.tenantId,
+    );
   }
 }
 
 /** Marks a key revoked; returns false when it does not exist. */
-export async function revokeKey(store: ApiKeyStore, id: string, now = Date.now()): Promise<boolean> {
+export async function revokeKey(
+  store: ApiKeyStore,
+  id: string,
+  now = Date.now(),
+): Promise<boolean> {
   const r = await store.get(id);
   if (!r) return false;
   if (r.revokedAt === null) await store.put({ ...r, revokedAt: now });

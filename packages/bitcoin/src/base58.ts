@@ -1,4 +1,4 @@
-import { checksum32 } from "./hash.js";
+import { checksumHash160 } from "./hash.js";
 
 const ALPHABET_CODES = Array.from(
   "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
@@ -8,6 +8,7 @@ const ALPHABET_CODES = Array.from(
 // 58^4 < 2^24, so a remainder times 2^24 plus a 24-bit limb stays below 2^48: exact in a double.
 const D = 58 * 58 * 58 * 58;
 const LIMB = 16777216;
+const INV_D = 1 / D;
 
 // Scratch buffers (synchronous, single-threaded use).
 const payload = new Uint8Array(25);
@@ -22,9 +23,9 @@ const bySize = Array.from({ length: 41 }, (_, n) => new Array<number>(n).fill(49
  * mainnet), read from `src[off, off+20)`. Equal to bs58check.encode([version, ...hash]).
  */
 export function base58checkHash160(version: number, src: Uint8Array, off: number): string {
+  const ck = checksumHash160(version, src, off);
   payload[0] = version;
   for (let i = 0; i < 20; i++) payload[i + 1] = src[off + i] as number;
-  const ck = checksum32(payload, 0, 21);
   payload[21] = ck >>> 24;
   payload[22] = (ck >>> 16) & 0xff;
   payload[23] = (ck >>> 8) & 0xff;
@@ -46,8 +47,17 @@ export function base58checkHash160(version: number, src: Uint8Array, off: number
     let rem = 0;
     for (let l = start; l < 9; l++) {
       const cur = rem * LIMB + (limbs[l] as number);
-      const q = Math.floor(cur / D);
+      // Multiplying by the reciprocal is much faster than dividing; the estimate is off by at
+      // most one (cur < 2^48), which the two corrections fix.
+      let q = Math.floor(cur * INV_D);
       rem = cur - q * D;
+      if (rem < 0) {
+        q--;
+        rem += D;
+      } else if (rem >= D) {
+        q++;
+        rem -= D;
+      }
       limbs[l] = q;
     }
     while (start < 9 && limbs[start] === 0) start++;

@@ -100,6 +100,36 @@ export function checksum32(src: Uint8Array, off: number, len: number): number {
   return (H[0] as number) >>> 0;
 }
 
+/**
+ * Base58check checksum (as {@link checksum32}) of the 21-byte payload `version ‖ src[off, off+20)`,
+ * reading the hash in place: the payload of every P2PKH and P2SH address.
+ */
+export function checksumHash160(version: number, s: Uint8Array, off: number): number {
+  // Five full words, then the last hash byte with the 0x80 padding marker.
+  W[0] =
+    (version << 24) |
+    ((s[off] as number) << 16) |
+    ((s[off + 1] as number) << 8) |
+    (s[off + 2] as number);
+  for (let w = 1, p = off + 3; w < 5; w++, p += 4) {
+    W[w] =
+      ((s[p] as number) << 24) |
+      ((s[p + 1] as number) << 16) |
+      ((s[p + 2] as number) << 8) |
+      (s[p + 3] as number);
+  }
+  W[5] = ((s[off + 19] as number) << 24) | 0x800000;
+  for (let i = 6; i < 15; i++) W[i] = 0;
+  W[15] = 21 * 8;
+  compressFromIv();
+  for (let i = 0; i < 8; i++) W[i] = H[i] as number;
+  W[8] = 0x80000000;
+  for (let i = 9; i < 15; i++) W[i] = 0;
+  W[15] = 256;
+  compressFromIv();
+  return (H[0] as number) >>> 0;
+}
+
 /** SHA-256 of a buffer (native). */
 export function sha256(data: Uint8Array): Buffer {
   return oneShotHash("sha256", data, "buffer");

@@ -1,4 +1,4 @@
-import { open, type RootDatabase } from "lmdb";
+import { type Database, open, type RootDatabase } from "lmdb";
 import type { ParsedTx } from "./block.js";
 import { type BitcoinNetwork, deriveOutput, type ScriptType, ScriptTypes } from "./script.js";
 
@@ -27,8 +27,11 @@ export function prevoutOf(tx: ParsedTx, vout: number, net: BitcoinNetwork): Prev
 /** A store of outputs seen so far, so later spends can be resolved without asking the node. */
 export interface OutpointStore {
   getMany(keys: string[]): Promise<(Prevout | undefined)[]>;
-  /** Records created outputs and forgets spent ones, atomically. */
-  apply(created: Map<string, Prevout>, spent: string[]): Promise<void>;
+  /**
+   * Records created outputs and forgets spent ones, atomically. With `height`, a store may keep
+   * the spent entries until the block is deep enough that no reorg can replay it.
+   */
+  apply(created: Map<string, Prevout>, spent: string[], height?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,21 +39,25 @@ type Encoded = [number, number, ...string[]];
 
 /**
  * Outpoint index in an embedded LMDB environment (`lmdb` package). Values are msgpack arrays
- * `[sat, typeIndex, ...addresses]`. Spent outpoints are deleted when `pruneSpent` (the
- * default), which keeps the index the size of the UTXO set; a block replayed after a reorg then
- * falls back to getrawtransaction for the outputs it spends.
+ * `[sat, typeIndex, ...addresses]`. Spent outpoints are deleted, which keeps the index the size
+ * of the UTXO set — but not at once when `apply` gets a height: the keys a block spent are kept
+ * in a side table and deleted only once the block is `pruneDepth` blocks deep (default 288, more
+ * than the follower's reorg window). A block replayed after a reorg therefore still finds the
+ * outputs it spends, even on a node without -txindex. A fork block overwrites the list of the
+ * orphaned block at its height, so outputs spent only on the orphaned branch stay unspent.
  */
 export class LmdbOutpointStore implements OutpointStore {
-  private readonly db: RootDatabase<Encoded, string>;
-  constructor(
-    path: string,
-    private readonly opts: { pruneSpent?: boolean } = {},
-  ) {
-    this.db = open<Encoded, string>({ path, compression: false });
+  private readonly root: RootDatabase<Encoded, string>;
+  private readonly spentAt: Database<string[], number>;
+  private readonly pruneDepth: number;
+  constructor(path: string, opts: { pruneDepth?: number } = {}) {
+    this.root = open<Encoded, string>({ path, compression: false, maxDbs: 4 });
+    this.spentAt = this.root.openDB<string[], number>({ name: "spent-by-height" });
+    this.pruneDepth = Math.max(1, opts.pruneDepth ?? 288);
   }
   async getMany(keys: string[]): Promise<(Prevout | undefined)[]> {
     if (keys.length === 0) return [];
-    const vals = await this.db.getMany(keys);
+    const vals = await this.root.getMany(keys);
     return vals.map((v) =>
       v === undefined
         ? undefined
@@ -61,17 +68,29 @@ export class LmdbOutpointStore implements OutpointStore {
           },
     );
   }
-  async apply(created: Map<string, Prevout>, spent: string[]): Promise<void> {
-    const prune = this.opts.pruneSpent ?? true;
-    await this.db.transaction(() => {
+  async apply(created: Map<string, Prevout>, spent: string[], height?: number): Promise<void> {
+    await this.root.transaction(() => {
       for (const [k, p] of created) {
-        this.db.put(k, [p.value, ScriptTypes.indexOf(p.type), ...p.addresses]);
+        this.root.put(k, [p.value, ScriptTypes.indexOf(p.type), ...p.addresses]);
       }
-      if (prune) for (const k of spent) this.db.remove(k);
+      if (height === undefined) {
+        for (const k of spent) this.root.remove(k);
+        return;
+      }
+      this.spentAt.put(height, spent);
+      // Blocks now deep enough: their spent outputs can no longer be needed by a replay.
+      for (const { key, value } of this.spentAt.getRange({ end: height - this.pruneDepth + 1 })) {
+        for (const k of value) this.root.remove(k);
+        this.spentAt.remove(key);
+      }
     });
   }
+  /** Heights whose spent outpoints are still kept (oldest first). */
+  pendingHeights(): number[] {
+    return [...this.spentAt.getKeys()];
+  }
   async close(): Promise<void> {
-    await this.db.close();
+    await this.root.close();
   }
 }
 
@@ -81,7 +100,7 @@ export class MemoryOutpointStore implements OutpointStore {
   async getMany(keys: string[]): Promise<(Prevout | undefined)[]> {
     return keys.map((k) => this.map.get(k));
   }
-  async apply(created: Map<string, Prevout>, spent: string[]): Promise<void> {
+  async apply(created: Map<string, Prevout>, spent: string[], _height?: number): Promise<void> {
     for (const [k, p] of created) this.map.set(k, p);
     for (const k of spent) this.map.delete(k);
   }

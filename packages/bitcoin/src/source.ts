@@ -165,7 +165,7 @@ export class BitcoinBlockSource implements BlockSource {
       observedAt: (this.opts.now ?? Date.now)(),
     });
     // Record created outputs only after the block is fully built: a failed block leaves no trace.
-    await this.opts.store?.apply(resolved.created, resolved.spent);
+    await this.opts.store?.apply(resolved.created, resolved.spent, n);
     this.opts.onBlock?.(n, stats, {
       prevouts: nodePrevouts ? "node" : "index",
       fetchedTxs: resolved.fetched,

@@ -55,8 +55,9 @@ export type FlagStatus = z.infer<typeof FlagStatus>;
 
 /**
  * One watchlist entry that matched, as it was known to the tagger when it decided.
- * `listedFrom`/`listedUntil` is the entry's validity interval (designation → delisting);
- * `listedAt` is when this list version added it (what retro flags report as the listing date).
+ * `listedFrom`/`listedUntil` is the entry's validity interval (listing → delisting, as the
+ * watchlist publishes it); `listedAt` is when the list version carrying it was published (null
+ * when the index does not keep it). Retro-screening covers transfers before `listedAt`.
  */
 export const FlagEntry = z.object({
   /** List the entry belongs to, e.g. `ofac-sdn` or a custom list id. */
@@ -77,7 +78,7 @@ export const FlagEntry = z.object({
   listedFrom: TimestampMs.nullable(),
   /** End of validity (delisting), ms; null while still listed. */
   listedUntil: TimestampMs.nullable(),
-  /** When the list version that added this entry was published/imported, ms. */
+  /** When the list version carrying this entry was published, ms; null when not known. */
   listedAt: TimestampMs.nullable(),
   /** Whether the entry was valid at the transfer's timestamp. */
   listedAtTransferTime: z.boolean(),
@@ -175,7 +176,7 @@ export const FlagV1 = z.object({
   incidentId: z.string().regex(/^[0-9a-f]{32}$/),
   /** True when the flag comes from re-screening history after a list update. */
   retro: z.boolean(),
-  /** Retro flags: when the list version that listed the address was published (ms); else null. */
+  /** Retro flags: the listing date (the entry's `listedFrom`, ms); null for live flags. */
   listedAt: TimestampMs.nullable(),
   status: FlagStatus,
   /** When the tagger produced this message (ms). */

@@ -215,6 +215,21 @@ describe("indirect exposure (2-hop limit)", () => {
     expect(s.addresses).toBe(100);
     expect(s.approxBytes).toBeGreaterThan(0);
   });
+
+  it("bounds held outflows in total, dropping the least recently used addresses' first", () => {
+    const t = new LocalTagger(ctx({ indirect: { maxHeldOutflows: 500 } }));
+    const transfers = [];
+    for (let i = 0; i < 2_000; i++) {
+      const from = `0x${((i % 700) + 1).toString(16).padStart(40, "0")}`;
+      transfers.push(
+        makeTransfer({ txHash: `0x${i.toString(16)}`, from, to: B, timestamp: T0 + i }),
+      );
+    }
+    t.run(transfers);
+    const s = t.engine.stats();
+    expect(s.outflows).toBeLessThanOrEqual(500);
+    expect(s.outflows + s.droppedOutflows).toBe(2_000);
+  });
 });
 
 describe("structuring", () => {

@@ -26,6 +26,13 @@ function slim(o: OutflowFact): SlimOutflow {
   };
 }
 
+/** Sets `k` in a lazily created map and returns the map. */
+function put<K, V>(m: Map<K, V> | undefined, k: K, v: V): Map<K, V> {
+  const out = m ?? new Map<K, V>();
+  out.set(k, v);
+  return out;
+}
+
 function fullTransfer(o: SlimOutflow): FlagTransfer {
   return JSON.parse(o.json) as FlagTransfer;
 }
@@ -33,12 +40,14 @@ function fullTransfer(o: SlimOutflow): FlagTransfer {
 /** An outflow held for joining, with what was derived from it (to retract it exactly). */
 interface HeldOutflow {
   fact: SlimOutflow;
+  // The maps below are created on first use: most held outflows never match anything, and three
+  // empty Maps per outflow would triple the objects the GC has to trace.
   /** Flags emitted for this outflow, by subject. */
-  flags: Map<string, FlagV1>;
+  flags?: Map<string, FlagV1>;
   /** Exposure facts propagated to the receiver because of this outflow, by source key. */
-  propagated: Map<string, ExposureFact>;
+  propagated?: Map<string, ExposureFact>;
   /** The best exposure fact (lowest hop, then smallest via id) that flagged this outflow, by source key. */
-  best: Map<string, ExposureFact>;
+  best?: Map<string, ExposureFact>;
 }
 
 /**
@@ -240,21 +249,16 @@ export class ExposureEngine {
       s.band = s.band.filter(([, id]) => id !== o.transfer.id);
       if (!held) return;
       const now = this.opts.now();
-      for (const f of held.flags.values())
+      for (const f of held.flags?.values() ?? [])
         out.flags.push({ ...f, status: "retracted", createdAt: now });
-      for (const p of held.propagated.values())
+      for (const p of held.propagated?.values() ?? [])
         out.records.push(route({ ...p, status: "retracted" }, this.partitions));
       return;
     }
     const s = this.touch(o.family, o.address, partition, true);
     if (!s) return;
     if (s.outflows.some((h) => h.fact.transfer.id === o.transfer.id)) return; // redelivered
-    const held: HeldOutflow = {
-      fact: slim(o),
-      flags: new Map(),
-      propagated: new Map(),
-      best: new Map(),
-    };
+    const held: HeldOutflow = { fact: slim(o) };
     // Insert by transfer time; drop the oldest beyond the cap.
     let i = s.outflows.length;
     while (i > 0 && (s.outflows[i - 1]?.fact.transfer.timestamp ?? 0) > o.transfer.timestamp) i--;
@@ -265,8 +269,24 @@ export class ExposureEngine {
       this.outflowCount--;
       this.dropped++;
     }
+    if (this.outflowCount > this.cfg.indirect.maxHeldOutflows) this.trimOutflows();
     for (const e of s.exposures.values()) this.join(e, held, out);
     this.structuring(s, held, out);
+  }
+
+  /**
+   * Global bound on held outflows: drops the outflows (not the exposure facts) of the least
+   * recently used addresses until 10% below the bound, so trimming is amortised.
+   */
+  private trimOutflows(): void {
+    const target = Math.floor(this.cfg.indirect.maxHeldOutflows * 0.9);
+    for (const s of this.state.values()) {
+      if (this.outflowCount <= target) break;
+      if (s.outflows.length === 0) continue;
+      this.outflowCount -= s.outflows.length;
+      this.dropped += s.outflows.length;
+      s.outflows = [];
+    }
   }
 
   /** Whether exposure `e` applies to outflow `o` (time window, amount, weight, not listed). */
@@ -291,7 +311,7 @@ export class ExposureEngine {
     const sourceKey = addressKey(e.source.family, e.source.address);
     const subject = `indirect:${sourceKey}`;
     // One flag per (outflow, source); a better path re-issues it (same id) and re-propagates.
-    const prev = held.best.get(sourceKey);
+    const prev = held.best?.get(sourceKey);
     if (prev && !better(e, prev)) return;
     const to = o.transfer.to;
     if (to === null) return;
@@ -319,8 +339,8 @@ export class ExposureEngine {
       incidentParties: [sourceKey, o.address],
       now,
     });
-    held.best.set(sourceKey, e);
-    held.flags.set(subject, flag);
+    held.best = put(held.best, sourceKey, e);
+    held.flags = put(held.flags, subject, flag);
     out.flags.push(flag);
     const ind = this.cfg.indirect;
     const nextWeight = e.weight * ind.decay;
@@ -354,7 +374,7 @@ export class ExposureEngine {
       since: o.transfer.timestamp,
       status: "active",
     };
-    held.propagated.set(sourceKey, next);
+    held.propagated = put(held.propagated, sourceKey, next);
     out.records.push(route(next, this.partitions));
   }
 
@@ -369,18 +389,18 @@ export class ExposureEngine {
     out: EngineOutput,
   ): void {
     const sourceKey = addressKey(gone.source.family, gone.source.address);
-    const best = held.best.get(sourceKey);
+    const best = held.best?.get(sourceKey);
     if (!best || exposureRecordKey(best) !== exposureRecordKey(gone)) return;
     const subject = `indirect:${sourceKey}`;
-    held.best.delete(sourceKey);
-    const flag = held.flags.get(subject);
+    held.best?.delete(sourceKey);
+    const flag = held.flags?.get(subject);
     if (flag) {
-      held.flags.delete(subject);
+      held.flags?.delete(subject);
       out.flags.push({ ...flag, status: "retracted", createdAt: this.opts.now() });
     }
-    const p = held.propagated.get(sourceKey);
+    const p = held.propagated?.get(sourceKey);
     if (p) {
-      held.propagated.delete(sourceKey);
+      held.propagated?.delete(sourceKey);
       out.records.push(route({ ...p, status: "retracted" }, this.partitions));
     }
     for (const e of s.exposures.values()) {
@@ -423,7 +443,7 @@ export class ExposureEngine {
       incidentParties: [o.address],
       now: this.opts.now(),
     });
-    held.flags.set("structuring", flag);
+    held.flags = put(held.flags, "structuring", flag);
     out.flags.push(flag);
   }
 }

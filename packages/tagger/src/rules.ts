@@ -67,7 +67,9 @@ export const RulesConfig = z
         /** Exposure facts (source × inflow) kept per address; beyond it the weakest are dropped. */
         maxSourcesPerAddress: z.number().int().positive().default(64),
         /** Recent outflows kept per address for exposures that arrive late (out of order). */
-        maxOutflowsPerAddress: z.number().int().positive().default(64),
+        maxOutflowsPerAddress: z.number().int().positive().default(16),
+        /** Recent outflows kept per instance in total (least recently used addresses' go first). */
+        maxHeldOutflows: z.number().int().positive().default(500_000),
       })
       .strict()
       .prefault({}),

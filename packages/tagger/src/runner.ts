@@ -40,6 +40,9 @@ export interface TaggerCounters {
   cooldownSuppressed: number;
   watchlistMessages: number;
   replayedRecords: number;
+  /** Batches handled by the transfer and exposure stages (mean batch size = records / batches). */
+  transferBatches: number;
+  exposureBatches: number;
 }
 
 /** Options of {@link TaggerRunner}; main.ts fills them from the environment, tests directly. */
@@ -101,6 +104,8 @@ export class TaggerRunner {
     cooldownSuppressed: 0,
     watchlistMessages: 0,
     replayedRecords: 0,
+    transferBatches: 0,
+    exposureBatches: 0,
   };
   private readonly cooldown = new Cooldown();
   private readonly consumers: ConsumerHandle[] = [];
@@ -248,6 +253,7 @@ export class TaggerRunner {
           records.push(...r.records);
         }
         this.counters.transfers += msgs.length;
+        this.counters.transferBatches++;
         await this.publish("transfers", flags, records);
       },
     });
@@ -274,7 +280,9 @@ export class TaggerRunner {
       },
       handleBatch: async (msgs) => {
         const first = msgs[0];
-        if (!first || !handle) return;
+        if (!first) return;
+        // Never return without processing: the wrapper would commit the batch.
+        if (!handle) throw new TransientError("exposure consumer not ready yet");
         const p = first.partition;
         let rp = this.replay.get(p);
         if (!rp) {
@@ -303,6 +311,7 @@ export class TaggerRunner {
           records.push(...out.records);
         }
         this.counters.exposureRecords += msgs.length;
+        this.counters.exposureBatches++;
         await this.publish("exposure", flags, records);
       },
     });

@@ -50,6 +50,47 @@ function hexToUtf8(h: string): string {
   return Buffer.from(h, "hex").toString("utf8");
 }
 
+type Asset = { contract: string | null } & TokenInfo;
+interface TxBase {
+  txHash: string;
+  fee: string;
+  ref: BlockRef;
+  source: string;
+  observedAt: number;
+}
+
+function emit(
+  out: TransferV1[],
+  b: TxBase,
+  kind: TransferKind,
+  index: string,
+  from: string,
+  to: string,
+  amount: bigint,
+  asset: Asset,
+): void {
+  if (amount <= 0n) return;
+  out.push({
+    type: "transfer.v1",
+    id: transferId("tron", b.txHash, kind, index),
+    chain: "tron",
+    kind,
+    txHash: b.txHash,
+    index,
+    blockNumber: b.ref.number,
+    blockHash: b.ref.hash,
+    timestamp: b.ref.timestamp,
+    from,
+    to,
+    asset: { symbol: asset.symbol, contract: asset.contract, decimals: asset.decimals },
+    amount: amount.toString(),
+    fee: b.fee,
+    status: "confirmed",
+    source: b.source,
+    observedAt: b.observedAt,
+  });
+}
+
 /** True when a transaction executed successfully (failed ones move no value and are skipped). */
 export function succeeded(tx: TgTransaction, info: TgTxInfo | undefined): boolean {
   const ret = tx.ret?.[0]?.contractRet;
@@ -96,40 +137,14 @@ export function extractBlock(block: TgBlock, infos: TgTxInfo[], opts: ExtractOpt
     }
     if (!succeeded(tx, info)) continue;
     const fee = info.fee === undefined ? "0" : uint(info.fee).toString();
-    const push = (
-      kind: TransferKind,
-      index: string,
-      from: string,
-      to: string,
-      amount: bigint,
-      asset: { contract: string | null } & TokenInfo,
-    ) => {
-      if (amount <= 0n) return;
-      out.push({
-        type: "transfer.v1",
-        id: transferId("tron", txHash, kind, index),
-        chain: "tron",
-        kind,
-        txHash,
-        index,
-        blockNumber: ref.number,
-        blockHash: ref.hash,
-        timestamp: ref.timestamp,
-        from,
-        to,
-        asset: { symbol: asset.symbol, contract: asset.contract, decimals: asset.decimals },
-        amount: amount.toString(),
-        fee,
-        status: "confirmed",
-        source: opts.source,
-        observedAt,
-      });
-    };
+    const base: TxBase = { txHash, fee, ref, source: opts.source, observedAt };
     tx.raw_data.contract.forEach((c: TgContract, ci: number) => {
       const v = c.parameter.value;
       switch (c.type) {
         case "TransferContract":
-          push(
+          emit(
+            out,
+            base,
             "native",
             String(ci),
             addr(v.owner_address, "owner"),
@@ -145,7 +160,9 @@ export function extractBlock(block: TgBlock, infos: TgTxInfo[], opts: ExtractOpt
           // asset_name is the hex of the asset id string (e.g. "1002000") since same-name assets were
           // allowed; very old transactions carry the asset's name instead.
           const id = hexToUtf8(String(v.asset_name ?? ""));
-          push(
+          emit(
+            out,
+            base,
             "token",
             `trc10:${ci}`,
             addr(v.owner_address, "owner"),
@@ -161,10 +178,13 @@ export function extractBlock(block: TgBlock, infos: TgTxInfo[], opts: ExtractOpt
         case "TriggerSmartContract": {
           const from = addr(v.owner_address, "owner");
           const to = addr(v.contract_address, "contract");
-          push("native", String(ci), from, to, uint(v.call_value), { contract: null, ...TRX });
+          emit(out, base, "native", String(ci), from, to, uint(v.call_value), {
+            contract: null,
+            ...TRX,
+          });
           if (v.token_id !== undefined) {
             const id = uint(v.token_id).toString();
-            push("token", `trc10:${ci}`, from, to, uint(v.call_token_value), {
+            emit(out, base, "token", `trc10:${ci}`, from, to, uint(v.call_token_value), {
               contract: id,
               ...opts.tokens.trc10Info(id),
             });
@@ -186,10 +206,19 @@ export function extractBlock(block: TgBlock, infos: TgTxInfo[], opts: ExtractOpt
       if (fromHex.length !== 40 || toHex.length !== 40) return;
       const contract = tronAddress(log.address);
       // Mints and burns move value from/to the zero account; keep them with the zero address.
-      push("token", String(li), tronAddress(fromHex), tronAddress(toHex), BigInt(`0x${data}`), {
-        contract,
-        ...opts.tokens.trc20Info(contract),
-      });
+      emit(
+        out,
+        base,
+        "token",
+        String(li),
+        tronAddress(fromHex),
+        tronAddress(toHex),
+        BigInt(`0x${data}`),
+        {
+          contract,
+          ...opts.tokens.trc20Info(contract),
+        },
+      );
     });
     (info.internal_transactions ?? []).forEach((itx, ii) => {
       if (itx.rejected) return;
@@ -200,7 +229,7 @@ export function extractBlock(block: TgBlock, infos: TgTxInfo[], opts: ExtractOpt
         const asset = cv.tokenId
           ? { contract: cv.tokenId, ...opts.tokens.trc10Info(cv.tokenId) }
           : { contract: null, ...TRX };
-        push("internal", `${ii}:${j}`, from, to, amount, asset);
+        emit(out, base, "internal", `${ii}:${j}`, from, to, amount, asset);
       });
     });
   }

@@ -112,6 +112,16 @@ describe("TronHttpClient and TronBlockSource against the test server", () => {
     expect(retries).toHaveLength(2);
   });
 
+  it("turns a block whose txID does not match its raw_data into a retryable error", async () => {
+    const src = new TronBlockSource({ client: client() });
+    server.fault({ path: "getblockbynum", kind: "bad-txid", times: 1 });
+    const err = await src.block(FIXTURE_BLOCK).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TronResponseError);
+    expect((err as Error).message).toBe("malformed Tron block");
+    expect(isRetryable(err)).toBe(true);
+    expect((await src.block(FIXTURE_BLOCK)).transfers).toHaveLength(1);
+  });
+
   it("gives up with a clear, retryable error when every attempt is malformed", async () => {
     server.fault({ path: "getnowblock", kind: "wrong-shape", times: 3 });
     const err = await client({ maxAttempts: 3 })

@@ -1,6 +1,6 @@
-import { TransientError } from "@chainscreen/errors";
+import { TransientError, ValidationError } from "@chainscreen/errors";
 import type { BlockRef, BlockSource, ChainBlock } from "./block-source.js";
-import type { TronHttpClient } from "./client.js";
+import { type TronHttpClient, TronResponseError } from "./client.js";
 import { blockRefOf, extractBlock } from "./extract.js";
 import { TokenRegistry } from "./tokens.js";
 import type { TgBlock } from "./trongrid.js";
@@ -116,12 +116,24 @@ export class TronBlockSource implements BlockSource {
       this.client.getTransactionInfoByBlockNum(n, this.solidified),
     ]);
     this.cache.delete(n);
-    const out = extractBlock(b, infos, {
-      tokens: this.tokens,
-      source: `${this.name}:${this.solidified ? "solidified" : "head"}`,
-      verifyTxIds: this.verifyTxIds,
-      now: this.now,
-    });
+    let out: ChainBlock;
+    try {
+      out = extractBlock(b, infos, {
+        tokens: this.tokens,
+        source: `${this.name}:${this.solidified ? "solidified" : "head"}`,
+        verifyTxIds: this.verifyTxIds,
+        now: this.now,
+      });
+    } catch (err) {
+      // Content that does not add up (txID ≠ sha256(raw_data), bad address or amount) is a bad
+      // answer, not a bad chain: retryable, so the follower backs off and asks again instead of
+      // stopping the service.
+      if (!(err instanceof ValidationError)) throw err;
+      throw new TronResponseError("malformed Tron block", {
+        context: { block: n, issue: err.message, ...err.context },
+        cause: err,
+      });
+    }
     if (this.resolveTrc10) await this.fillTrc10(out);
     return out;
   }

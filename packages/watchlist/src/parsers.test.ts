@@ -268,6 +268,24 @@ describe("custom lists", () => {
   });
 });
 
+describe("OFAC SDN.CSV with SDN_COMMENTS.CSV", () => {
+  it("rebuilds a remark cut at 1,000 characters: the fragment becomes the full address", async () => {
+    // Continuation of ent 30518's remarks (written here in the comments-file layout: ent_num,
+    // remarks continuation). The completed address is the real one from the 2024-09-27 list.
+    const comments = file(
+      "sdn_comments.csv",
+      '30518,"ChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr; Secondary sanctions risk."\r\n',
+    );
+    const plain = await parseOfacCsv(sdnCsv);
+    const rebuilt = await parseOfacCsv(sdnCsv, { commentsPath: comments });
+    expect(plain.report.fragments.map((f) => f.entityId)).toContain("30518");
+    expect(rebuilt.report.fragments.map((f) => f.entityId)).not.toContain("30518");
+    expect(rebuilt.report.fragments).toHaveLength(plain.report.fragments.length - 1);
+    expect(rebuilt.entries.map((e) => e.address)).toContain("1GqChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr");
+    expect(rebuilt.entries).toHaveLength(plain.entries.length + 1);
+  });
+});
+
 describe("malformed inputs: one clear error each, active version untouched", () => {
   const good = file("good.csv", "family,address\nevm,0x19aa5fe80d33a56d56c78e82ea5e50e5d80b4dff\n");
   const cases: Array<[string, ListFormat, string, RegExp]> = [

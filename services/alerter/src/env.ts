@@ -31,6 +31,11 @@ export function loadEnv(env: Record<string, string | undefined> = process.env) {
       /** No default: secrets are always given explicitly. */
       CLICKHOUSE_PASSWORD: z.string(),
       CLICKHOUSE_DATABASE: z.string().min(1).default("chainscreen"),
+      /** Base64 32-byte key encrypting webhook signing secrets at rest (AES-256-GCM); the API must use the same. */
+      ALERTER_SECRETS_KEY: z
+        .string()
+        .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64")
+        .optional(),
       /** How often the subscription version is polled (ms); changes apply without restart. */
       SUBSCRIPTION_POLL_MS: envInt(2_000, 100),
       /** Whole-request timeout of one webhook POST (ms). */

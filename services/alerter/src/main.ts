@@ -1,4 +1,4 @@
-import { ClickHouseAlertsStore } from "@chainscreen/alerts";
+import { ClickHouseAlertsStore, SecretBox } from "@chainscreen/alerts";
 import { errorMessage } from "@chainscreen/errors";
 import { KafkaBus, topicName } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
@@ -33,7 +33,10 @@ const client = createStoreClient({
   password: env.CLICKHOUSE_PASSWORD,
   database: env.CLICKHOUSE_DATABASE,
 });
-const store = new ClickHouseAlertsStore(client);
+const store = new ClickHouseAlertsStore(
+  client,
+  env.ALERTER_SECRETS_KEY ? SecretBox.fromBase64(env.ALERTER_SECRETS_KEY) : null,
+);
 const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: "alerter" }, log);
 const intake = env.ALERTER_ROLE !== "delivery";
 

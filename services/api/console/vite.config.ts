@@ -8,8 +8,16 @@ export default defineConfig({
   root: import.meta.dirname,
   base: "/",
   plugins: [react()],
-  build: { outDir: resolve(import.meta.dirname, "dist"), emptyOutDir: true, chunkSizeWarningLimit: 1500 },
+  build: {
+    outDir: resolve(import.meta.dirname, "dist"),
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1500,
+  },
   server: {
-    proxy: { "/v1": "http://127.0.0.1:8080", "/v2": "http://127.0.0.1:8080", "/api": "http://127.0.0.1:8080" },
+    proxy: {
+      "/v1": "http://127.0.0.1:8080",
+      "/v2": "http://127.0.0.1:8080",
+      "/api": "http://127.0.0.1:8080",
+    },
   },
 });

@@ -1,19 +1,33 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { AuditedRoles, type ApiKeyStore, can, KeyVerifier, type Permission, type Principal } from "@chainscreen/auth";
+import {
+  type ApiKeyStore,
+  AuditedRoles,
+  can,
+  KeyVerifier,
+  type Permission,
+  type Principal,
+} from "@chainscreen/auth";
 import type { Logger } from "@chainscreen/logger";
 import type { ClickHouseClient } from "@clickhouse/client";
 import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import type { Redis } from "ioredis";
 import type { AuditSink } from "./audit.js";
 import { HttpProblem, ProblemSchema, problem, sendProblem } from "./problem.js";
 import { addressRoutes } from "./routes/addresses.js";
 import { caseRoutes } from "./routes/cases.js";
+import type { TransferPublisher } from "./routes/compat.js";
 import { compatRoutes } from "./routes/compat.js";
 import { flowRoutes } from "./routes/flows.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -23,7 +37,6 @@ import { sqlRoutes } from "./routes/sql.js";
 import { statsRoutes } from "./routes/stats.js";
 import { type AlertsDeps, subscriptionRoutes } from "./routes/subscriptions.js";
 import type { WatchlistLookup } from "./screening.js";
-import type { TransferPublisher } from "./routes/compat.js";
 
 /** Everything the API needs, built by main.ts (or a test). */
 export interface ApiDeps {
@@ -98,7 +111,8 @@ declare module "fastify" {
 /** Reads the key from `Authorization: Bearer <key>` or `X-API-Key`. */
 function presentedKey(req: FastifyRequest): string | null {
   const auth = req.headers.authorization;
-  if (typeof auth === "string" && auth.toLowerCase().startsWith("bearer ")) return auth.slice(7).trim();
+  if (typeof auth === "string" && auth.toLowerCase().startsWith("bearer "))
+    return auth.slice(7).trim();
   const x = req.headers["x-api-key"];
   if (typeof x === "string" && x.length > 0) return x.trim();
   return null;
@@ -112,7 +126,11 @@ function auditBody(body: unknown): unknown {
   if (typeof body === "object" && !Array.isArray(body)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      out[k] = Array.isArray(v) ? { items: v.length } : typeof v === "string" && v.length > 2_000 ? `${v.slice(0, 2_000)}…` : v;
+      out[k] = Array.isArray(v)
+        ? { items: v.length }
+        : typeof v === "string" && v.length > 2_000
+          ? `${v.slice(0, 2_000)}…`
+          : v;
     }
     return out;
   }
@@ -181,7 +199,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             ? [path, extra.additionalProperty].filter(Boolean).join(".")
             : v.keyword === "required" && typeof extra.missingProperty === "string"
               ? [path, extra.missingProperty].filter(Boolean).join(".")
-              : path) || fe.validationContext || "request";
+              : path) ||
+          fe.validationContext ||
+          "request";
         const message =
           v.keyword === "additionalProperties" ? "unknown parameter" : (v.message ?? "invalid");
         return { field, message };
@@ -192,17 +212,31 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const status = typeof fe.statusCode === "number" && fe.statusCode >= 400 ? fe.statusCode : 500;
     if (status >= 500) {
       req.log.error({ err }, "request failed");
-      return sendProblem(reply, problem(status, "internal", "the server failed to answer this request"));
+      return sendProblem(
+        reply,
+        problem(status, "internal", "the server failed to answer this request"),
+      );
     }
-    return sendProblem(reply, problem(status, status === 429 ? "rate-limited" : "invalid-request", fe.message));
+    return sendProblem(
+      reply,
+      problem(status, status === 429 ? "rate-limited" : "invalid-request", fe.message),
+    );
   });
 
   app.setNotFoundHandler((req, reply) => {
     // Browser navigation to a console route gets the single-page app.
-    if (req.method === "GET" && !req.url.startsWith("/v") && !req.url.startsWith("/api/") && consoleAvailable) {
+    if (
+      req.method === "GET" &&
+      !req.url.startsWith("/v") &&
+      !req.url.startsWith("/api/") &&
+      consoleAvailable
+    ) {
       return reply.sendFile("index.html");
     }
-    return sendProblem(reply, problem(404, "not-found", `no route ${req.method} ${req.url.split("?")[0]}`));
+    return sendProblem(
+      reply,
+      problem(404, "not-found", `no route ${req.method} ${req.url.split("?")[0]}`),
+    );
   });
 
   await app.register(swagger, {
@@ -223,7 +257,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
       security: [{ bearer: [] }, { apiKey: [] }],
     },
-    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) || `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _base, _frag, i) => (json.$id as string) || `def-${i}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
 
@@ -234,7 +270,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const key = presentedKey(req);
     if (!key) {
       reply.header("www-authenticate", 'Bearer realm="chainscreen"');
-      throw new HttpProblem(401, "unauthenticated", "an API key is required (Authorization: Bearer <key> or X-API-Key)");
+      throw new HttpProblem(
+        401,
+        "unauthenticated",
+        "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+      );
     }
     const p = await app.verifier.verify(key);
     if (!p) {
@@ -257,7 +297,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
     allowList: (req) => Boolean(req.routeOptions.config?.public),
     errorResponseBuilder: (_req, ctx) => {
-      const e = new HttpProblem(429, "rate-limited", `rate limit of ${ctx.max} requests per minute exceeded; retry in ${ctx.after}`);
+      const e = new HttpProblem(
+        429,
+        "rate-limited",
+        `rate limit of ${ctx.max} requests per minute exceeded; retry in ${ctx.after}`,
+      );
       return e;
     },
   });
@@ -298,7 +342,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get("/healthz", { ...pub, schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/readyz", { ...pub, schema: { hide: true } }, async (_req, reply) => {
     const ping = await deps.ch.ping();
-    if (!ping.success) return reply.code(503).send({ status: "not ready", clickhouse: "unreachable" });
+    if (!ping.success)
+      return reply.code(503).send({ status: "not ready", clickhouse: "unreachable" });
     return { status: "ready" };
   });
   app.get("/openapi.json", { ...pub, schema: { hide: true } }, async () => app.swagger());
@@ -319,7 +364,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
               name: { type: "string" },
             },
           },
-          401: { description: "No key, or an unknown or revoked key", content: { "application/problem+json": { schema: { $ref: "Problem#" } } } },
+          401: {
+            description: "No key, or an unknown or revoked key",
+            content: { "application/problem+json": { schema: { $ref: "Problem#" } } },
+          },
         },
       },
     },

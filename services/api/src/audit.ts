@@ -1,5 +1,5 @@
-import type { ClickHouseClient } from "@clickhouse/client";
 import type { Logger } from "@chainscreen/logger";
+import type { ClickHouseClient } from "@clickhouse/client";
 import { chTime } from "./ch.js";
 
 /** One audited request: who, what, with which parameters, and how many rows it returned. */
@@ -57,7 +57,12 @@ export class ClickHouseAuditSink implements AuditSink {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly log: Logger,
-    private readonly opts: { table?: string; intervalMs?: number; maxBatch?: number; maxBuffered?: number } = {},
+    private readonly opts: {
+      table?: string;
+      intervalMs?: number;
+      maxBatch?: number;
+      maxBuffered?: number;
+    } = {},
   ) {
     this.#timer = setInterval(() => void this.flush(), opts.intervalMs ?? 500);
     this.#timer.unref();
@@ -115,7 +120,12 @@ function toRow(r: AuditRecord) {
     action: r.action || `${r.method} ${r.route}`,
     resource: r.route,
     params: r.params,
-    outcome: r.status < 400 ? "ok" : r.status === 401 || r.status === 403 || r.status === 404 ? "denied" : "error",
+    outcome:
+      r.status < 400
+        ? "ok"
+        : r.status === 401 || r.status === 403 || r.status === 404
+          ? "denied"
+          : "error",
     status_code: r.status,
     ip: r.ip,
     rows: r.rowCount ?? 0,

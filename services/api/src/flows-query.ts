@@ -86,10 +86,13 @@ export function encodeCursor(c: Cursor): string {
 function decodeCursor(s: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as Cursor;
-    if (typeof c.v !== "string" || typeof c.id !== "string" || !(c.s in SORT_FIELDS)) throw new Error();
+    if (typeof c.v !== "string" || typeof c.id !== "string" || !(c.s in SORT_FIELDS))
+      throw new Error();
     return c;
   } catch {
-    throw badRequest("cursor is not one this API issued", [{ field: "cursor", message: "invalid" }]);
+    throw badRequest("cursor is not one this API issued", [
+      { field: "cursor", message: "invalid" },
+    ]);
   }
 }
 
@@ -117,14 +120,19 @@ export function flowsWhere(q: FlowsQuery): Sql {
   if (q.chain?.length) {
     const unknown = q.chain.filter((c) => chainFamily(c) === null);
     if (unknown.length > 0) {
-      throw badRequest(`unknown chain ${unknown.map((c) => `"${c}"`).join(", ")}`, unknown.map((c) => ({ field: "chain", message: `unknown chain ${c}` })));
+      throw badRequest(
+        `unknown chain ${unknown.map((c) => `"${c}"`).join(", ")}`,
+        unknown.map((c) => ({ field: "chain", message: `unknown chain ${c}` })),
+      );
     }
     where.push("chain IN {chains:Array(String)}");
     params.chains = q.chain.map((c) => c.toLowerCase());
   }
   if (q.asset?.length) {
     // An asset is named by symbol (case-insensitive) or by contract address.
-    where.push("(upper(asset) IN {assetSyms:Array(String)} OR asset_contract IN {assetContracts:Array(String)})");
+    where.push(
+      "(upper(asset) IN {assetSyms:Array(String)} OR asset_contract IN {assetContracts:Array(String)})",
+    );
     params.assetSyms = q.asset.map((a) => a.toUpperCase());
     // EVM contracts are stored lowercase; Tron (base58) contracts are case-sensitive.
     params.assetContracts = [...new Set(q.asset.flatMap((a) => [a, a.toLowerCase()]))];
@@ -186,8 +194,14 @@ export function flowsWhere(q: FlowsQuery): Sql {
     where.push(`amount ${op} toUInt256({${name}:String})`);
     params[name] = v;
   }
-  if (q.minAmount !== undefined && q.maxAmount !== undefined && BigInt(q.minAmount) > BigInt(q.maxAmount)) {
-    throw badRequest("minAmount must not exceed maxAmount", [{ field: "minAmount", message: "> maxAmount" }]);
+  if (
+    q.minAmount !== undefined &&
+    q.maxAmount !== undefined &&
+    BigInt(q.minAmount) > BigInt(q.maxAmount)
+  ) {
+    throw badRequest("minAmount must not exceed maxAmount", [
+      { field: "minAmount", message: "> maxAmount" },
+    ]);
   }
   if (q.exchange?.length) {
     where.push("exchange IN {exchanges:Array(String)}");
@@ -308,7 +322,10 @@ export function sortValue(r: FlowRow, field: SortField): string {
  * Full page query: filters, keyset condition from the cursor, ORDER BY (sort column, id) so the
  * order is total and pages are stable while new rows arrive, LIMIT n+1 to know if there is more.
  */
-export function flowsPageQuery(q: FlowsQuery, columns = FLOW_COLUMNS): Sql & { sort: SortField; order: "asc" | "desc"; limit: number } {
+export function flowsPageQuery(
+  q: FlowsQuery,
+  columns = FLOW_COLUMNS,
+): Sql & { sort: SortField; order: "asc" | "desc"; limit: number } {
   const w = flowsWhere(q);
   const sort: SortField = q.sort ?? "timestamp";
   const order = q.order ?? "desc";

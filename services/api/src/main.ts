@@ -2,12 +2,23 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { ClickHouseAlertsStore, DEFAULT_QUEUE_SETTINGS, DeliveryQueues } from "@chainscreen/alerts";
 import { ClickHouseKeyStore } from "@chainscreen/auth";
-import { type ConsumerHandle, consume, KafkaBus, type Producer, topicName } from "@chainscreen/kafka";
+import {
+  type ConsumerHandle,
+  consume,
+  KafkaBus,
+  type Producer,
+  topicName,
+} from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { Shutdown } from "@chainscreen/runtime";
 import { Topics, WatchlistEntryV1 } from "@chainscreen/schema";
 import { createStoreClient } from "@chainscreen/store";
-import { applyWatchlistMessage, FileWatchlistStore, Matcher, publishVersion } from "@chainscreen/watchlist";
+import {
+  applyWatchlistMessage,
+  FileWatchlistStore,
+  Matcher,
+  publishVersion,
+} from "@chainscreen/watchlist";
 import { Redis } from "ioredis";
 import { buildApi } from "./app.js";
 import { ClickHouseAuditSink } from "./audit.js";
@@ -26,7 +37,11 @@ process.on("unhandledRejection", (err) => {
 });
 
 const base = { url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE };
-const ch = createStoreClient({ ...base, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD });
+const ch = createStoreClient({
+  ...base,
+  username: env.CLICKHOUSE_USER,
+  password: env.CLICKHOUSE_PASSWORD,
+});
 const chSql = createStoreClient({
   ...base,
   username: env.CLICKHOUSE_SQL_USER,
@@ -52,7 +67,10 @@ let bus: KafkaBus | null = null;
 let producer: Producer | null = null;
 let follower: ConsumerHandle | null = null;
 if (env.KAFKA_BROKERS.length > 0) {
-  bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: `api-${hostname()}-${process.pid}` }, log);
+  bus = new KafkaBus(
+    { brokers: env.KAFKA_BROKERS, clientId: `api-${hostname()}-${process.pid}` },
+    log,
+  );
   producer = await bus.producer();
   const watchlistTopic = topicName(Topics.watchlist, env.TOPIC_PREFIX);
   follower = await consume(bus, {
@@ -68,9 +86,13 @@ if (env.KAFKA_BROKERS.length > 0) {
   });
 }
 
-const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false }) : null;
+const redis = env.REDIS_URL
+  ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false })
+  : null;
 redis?.on("error", (err) => log.warn({ err: err.message }, "redis error"));
-const queues = redis ? new DeliveryQueues(redis, { ...DEFAULT_QUEUE_SETTINGS, prefix: env.ALERTS_QUEUE_PREFIX }, log) : undefined;
+const queues = redis
+  ? new DeliveryQueues(redis, { ...DEFAULT_QUEUE_SETTINGS, prefix: env.ALERTS_QUEUE_PREFIX }, log)
+  : undefined;
 const audit = new ClickHouseAuditSink(ch, log);
 const transfersTopic = topicName(Topics.transfers, env.TOPIC_PREFIX);
 
@@ -94,14 +116,22 @@ const app = await buildApi({
   alerts: {
     store: new ClickHouseAlertsStore(ch),
     ...(queues ? { queues } : {}),
-    ssrf: env.ALERTS_ALLOW_PRIVATE_TARGETS ? { allow: ["loopback", "private"], allowHttp: true } : {},
+    ssrf: env.ALERTS_ALLOW_PRIVATE_TARGETS
+      ? { allow: ["loopback", "private"], allowHttp: true }
+      : {},
   },
   lists: {
     store: lists,
     onImported: async (r) => {
       if (r.status !== "activated") return;
       matcher = await matcherFromStore();
-      if (producer) await publishVersion(producer, topicName(Topics.watchlist, env.TOPIC_PREFIX), r.state, r.version);
+      if (producer)
+        await publishVersion(
+          producer,
+          topicName(Topics.watchlist, env.TOPIC_PREFIX),
+          r.state,
+          r.version,
+        );
     },
   },
   options: {
@@ -119,9 +149,10 @@ shutdown.add("http server", () => app.close());
 if (follower) shutdown.add("watchlist follower", () => follower?.stop());
 shutdown.add("audit log", () => audit.close());
 if (producer) shutdown.add("kafka producer", () => producer?.disconnect());
-if (redis) shutdown.add("redis", async () => {
-  await redis.quit();
-});
+if (redis)
+  shutdown.add("redis", async () => {
+    await redis.quit();
+  });
 shutdown.add("clickhouse clients", async () => {
   await ch.close();
   await chSql.close();

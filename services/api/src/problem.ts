@@ -84,7 +84,8 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 export const ProblemSchema = {
   $id: "Problem",
   type: "object",
-  description: "RFC 9457 problem details",
+  description: "RFC 9457 problem details (extension members allowed)",
+  additionalProperties: true,
   properties: {
     type: { type: "string" },
     title: { type: "string" },

@@ -43,7 +43,8 @@ export type Normalized =
  */
 export function normalizeAddress(chain: string | undefined | null, address: string): Normalized {
   const a = address.trim();
-  if (a.length === 0 || a.length > 128) return { ok: false, error: "address must be 1–128 characters" };
+  if (a.length === 0 || a.length > 128)
+    return { ok: false, error: "address must be 1–128 characters" };
   let family: Family | null;
   if (chain) {
     family = chainFamily(chain);
@@ -94,7 +95,9 @@ export class MemoryWatchlist implements WatchlistLookup {
     const all = this.#byKey.get(`${family}:${canonicalAddress}`);
     if (!all) return [];
     return all.filter(
-      (e) => (e.listedFrom === null || e.listedFrom <= at) && (e.listedUntil === null || at < e.listedUntil),
+      (e) =>
+        (e.listedFrom === null || e.listedFrom <= at) &&
+        (e.listedUntil === null || at < e.listedUntil),
     );
   }
 
@@ -112,7 +115,13 @@ export interface MatcherLike {
 export interface MatcherMatch {
   listId: string;
   listVersion: number;
-  records: { entityName: string | null; programmes: string[]; category: string; label: string | null; designatedAt: number | null }[];
+  records: {
+    entityName: string | null;
+    programmes: string[];
+    category: string;
+    label: string | null;
+    designatedAt: number | null;
+  }[];
   listedFrom: number | null;
   listedUntil: number | null;
 }
@@ -123,7 +132,18 @@ const LIST_URLS: Record<string, string> = {
 };
 
 function fromMatcher(m: MatcherMatch): ScreenMatch[] {
-  const recs = m.records.length > 0 ? m.records : [{ entityName: null, programmes: [], category: "sanctioned", label: null, designatedAt: null }];
+  const recs =
+    m.records.length > 0
+      ? m.records
+      : [
+          {
+            entityName: null,
+            programmes: [],
+            category: "sanctioned",
+            label: null,
+            designatedAt: null,
+          },
+        ];
   return recs.map((r) => ({
     list: m.listId,
     listVersion: String(m.listVersion),

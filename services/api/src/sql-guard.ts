@@ -145,10 +145,14 @@ export function checkSql(sql: string): SqlCheck {
   if (toks.length === 0) return { ok: false, reason: "empty query" };
   // One statement: a semicolon is only allowed as the very last token.
   const semi = toks.findIndex((t) => t.kind === "punct" && t.text === ";");
-  if (semi !== -1 && semi !== toks.length - 1) return { ok: false, reason: "only one statement is allowed" };
+  if (semi !== -1 && semi !== toks.length - 1)
+    return { ok: false, reason: "only one statement is allowed" };
   const first = toks[0] as Token;
   if (first.kind !== "word" || !ALLOWED_FIRST.has(first.text.toUpperCase())) {
-    return { ok: false, reason: "only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS queries are allowed" };
+    return {
+      ok: false,
+      reason: "only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS queries are allowed",
+    };
   }
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i] as Token;
@@ -158,7 +162,11 @@ export function checkSql(sql: string): SqlCheck {
       return { ok: false, reason: `${upper} is not allowed in analyst queries` };
     }
     const next = toks[i + 1];
-    if (next?.kind === "punct" && next.text === "(" && FORBIDDEN_FUNCTIONS.has(t.text.toLowerCase())) {
+    if (
+      next?.kind === "punct" &&
+      next.text === "(" &&
+      FORBIDDEN_FUNCTIONS.has(t.text.toLowerCase())
+    ) {
       // `format(…)` the string function shares its name with the table function; both are refused
       // (use concat/printf instead) because telling them apart needs a full parser.
       return { ok: false, reason: `table function ${t.text}() is not allowed` };

@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { migrate } from "@chainscreen/store";
 import { uniqueName } from "@chainscreen/testing";
@@ -8,6 +10,8 @@ import {
   createClient,
 } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startClickHouse, stopClickHouse } from "../../../infra/local/clickhouse.js";
+import { freePort, pidAlive } from "../../../infra/local/proc.js";
 
 const url = inject("clickhouseUrl");
 const writer = { username: inject("clickhouseUser"), password: inject("clickhousePassword") };
@@ -319,5 +323,52 @@ describe("embedded ClickHouse over HTTP with @clickhouse/client", () => {
       await w.query({ query: "SELECT count() AS c FROM fast", format: "JSONEachRow" })
     ).json();
     expect(count).toEqual([{ c: String(1000 * (idle.length + during.length)) }]);
+  });
+
+  it("keeps data across restarts and finishes requests in flight on SIGTERM", async () => {
+    const dataDir = join(
+      resolve(import.meta.dirname, "..", "..", ".."),
+      ".data",
+      uniqueName("ch-restart"),
+    );
+    const port = await freePort();
+    let server = await startClickHouse({ port, dataDir });
+    const cfg = {
+      url: server.url,
+      username: server.users.writer.user,
+      password: server.users.writer.password,
+    };
+    const own = (db = "default") =>
+      createClient({ ...cfg, database: db, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      let c = own();
+      await c.command({ query: "CREATE TABLE kept (n UInt32) ENGINE = MergeTree ORDER BY n" });
+      await c.insert({ table: "kept", values: [{ n: 1 }, { n: 2 }], format: "JSONEachRow" });
+      await c.command({ query: "CREATE TABLE slow (n UInt8) ENGINE = MergeTree ORDER BY n" });
+      await c.insert({ table: "slow", values: [{ n: 1 }], format: "JSONEachRow" });
+      // A 2 s query is running when SIGTERM arrives: it still gets its answer, then the process exits.
+      const inFlight = c
+        .query({ query: "SELECT sleepEachRow(2) AS s FROM slow", format: "JSONEachRow" })
+        .then((r) => r.json());
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(server.pid, "SIGTERM");
+      expect(await inFlight).toEqual([{ s: 0 }]);
+      await c.close();
+      for (let i = 0; i < 200 && pidAlive(server.pid); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(pidAlive(server.pid)).toBe(false);
+
+      server = await startClickHouse({ port, dataDir });
+      c = own();
+      expect(
+        await (
+          await c.query({ query: "SELECT sum(n) AS s FROM kept", format: "JSONEachRow" })
+        ).json(),
+      ).toEqual([{ s: "3" }]);
+      await c.close();
+    } finally {
+      await stopClickHouse(server.pid);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,6 +29,8 @@ export const env = parseEnv(
     BITCOIN_PREVOUTS: z.enum(["auto", "node", "index"]).default("auto"),
     /** Directory of the LMDB outpoint index; empty = no index (misses go to getrawtransaction). */
     BITCOIN_OUTPOINT_DB: z.string().default(".data/bitcoin-outpoints"),
+    /** Depth (blocks) after which outputs spent by a block leave the index; keep > BITCOIN_REORG_WINDOW. */
+    BITCOIN_OUTPOINT_PRUNE_DEPTH: envInt(288, 1),
     /** Transactions kept in memory for getrawtransaction misses (count). */
     BITCOIN_TX_CACHE_SIZE: envInt(10_000, 0),
     /** Refuse a block whose inputs cannot all be resolved (true), or emit it with unknown fees. */

@@ -42,7 +42,7 @@ const backend = createBackend({
   log,
 });
 const outpoints = env.BITCOIN_OUTPOINT_DB
-  ? new LmdbOutpointStore(env.BITCOIN_OUTPOINT_DB)
+  ? new LmdbOutpointStore(env.BITCOIN_OUTPOINT_DB, { pruneDepth: env.BITCOIN_OUTPOINT_PRUNE_DEPTH })
   : undefined;
 const source = new BitcoinBlockSource({
   backend,

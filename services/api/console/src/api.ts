@@ -106,11 +106,32 @@ export interface AddressView {
   listed: boolean;
   matches: Match[];
   history: Match[];
-  exposure: { exposure: string; minHops: number; flows: number; valueUsd: number; sources: string[]; entities: string[] }[];
-  counterparties: { address: string; asset: string; transfers: number; received: string; sent: string; listed: boolean; lastSeen: string }[];
+  exposure: {
+    exposure: string;
+    minHops: number;
+    flows: number;
+    valueUsd: number;
+    sources: string[];
+    entities: string[];
+  }[];
+  counterparties: {
+    address: string;
+    asset: string;
+    transfers: number;
+    received: string;
+    sent: string;
+    listed: boolean;
+    lastSeen: string;
+  }[];
   flows: Flow[];
   graph: {
-    nodes: { id: string; listed: boolean; entity: string | null; hops: number | null; focus: boolean }[];
+    nodes: {
+      id: string;
+      listed: boolean;
+      entity: string | null;
+      hops: number | null;
+      focus: boolean;
+    }[];
     edges: { source: string; target: string; flows: number; flagged: boolean }[];
   };
   timeline: { day: string; transfersIn: number; transfersOut: number; flagged: number }[];
@@ -123,5 +144,9 @@ export function short(s: string, n = 6): string {
 
 /** USD with thousands separators. */
 export function usd(v: number): string {
-  return v.toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  return v.toLocaleString("en-US", {
+    style: "currency",
+    currency: "USD",
+    maximumFractionDigits: 0,
+  });
 }

@@ -1,6 +1,17 @@
 /** Plain SVG charts: stacked bars per bucket, with a legend and an accessible data table. */
 
-const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563", "#65a30d", "#9333ea"];
+const PALETTE = [
+  "#2563eb",
+  "#dc2626",
+  "#16a34a",
+  "#d97706",
+  "#7c3aed",
+  "#0891b2",
+  "#db2777",
+  "#4b5563",
+  "#65a30d",
+  "#9333ea",
+];
 
 export interface SeriesPoint {
   bucket: string;
@@ -9,11 +20,21 @@ export interface SeriesPoint {
 }
 
 /** Stacked bar chart (one bar per bucket, one colour per key). */
-export function StackedBars({ title, points, format }: { title: string; points: SeriesPoint[]; format: (v: number) => string }) {
+export function StackedBars({
+  title,
+  points,
+  format,
+}: {
+  title: string;
+  points: SeriesPoint[];
+  format: (v: number) => string;
+}) {
   const buckets = [...new Set(points.map((p) => p.bucket))].sort();
   const keys = [...new Set(points.map((p) => p.key))].sort();
   const color = (k: string) => PALETTE[keys.indexOf(k) % PALETTE.length] as string;
-  const totals = buckets.map((b) => points.filter((p) => p.bucket === b).reduce((s, p) => s + p.value, 0));
+  const totals = buckets.map((b) =>
+    points.filter((p) => p.bucket === b).reduce((s, p) => s + p.value, 0),
+  );
   const max = Math.max(1, ...totals);
   const W = 640;
   const H = 240;
@@ -44,14 +65,29 @@ export function StackedBars({ title, points, format }: { title: string; points: 
                 acc += v;
                 const y1 = y(acc);
                 return (
-                  <rect key={k} className="bar" x={pad.l + i * bw + bw * 0.15} width={bw * 0.7} y={y1} height={Math.max(0.5, y0 - y1)} fill={color(k)}>
+                  <rect
+                    key={k}
+                    className="bar"
+                    x={pad.l + i * bw + bw * 0.15}
+                    width={bw * 0.7}
+                    y={y1}
+                    height={Math.max(0.5, y0 - y1)}
+                    fill={color(k)}
+                  >
                     <title>{`${b} ${k}: ${format(v)}`}</title>
                   </rect>
                 );
               })}
-              <text x={pad.l + i * bw + bw / 2} y={H - pad.b + 16} textAnchor="middle" fontSize="11">
-                {b.slice(0, 7)}
-              </text>
+              {i % Math.max(1, Math.ceil(buckets.length / 10)) === 0 && (
+                <text
+                  x={pad.l + i * bw + bw / 2}
+                  y={H - pad.b + 16}
+                  textAnchor="middle"
+                  fontSize="11"
+                >
+                  {buckets.length > 12 ? b.slice(5) : b.slice(0, 7)}
+                </text>
+              )}
             </g>
           );
         })}
@@ -82,7 +118,9 @@ export function StackedBars({ title, points, format }: { title: string; points: 
               <tr key={b}>
                 <th scope="row">{b}</th>
                 {keys.map((k) => (
-                  <td key={k}>{format(points.find((p) => p.bucket === b && p.key === k)?.value ?? 0)}</td>
+                  <td key={k}>
+                    {format(points.find((p) => p.bucket === b && p.key === k)?.value ?? 0)}
+                  </td>
                 ))}
               </tr>
             ))}
@@ -94,10 +132,20 @@ export function StackedBars({ title, points, format }: { title: string; points: 
 }
 
 /** Daily in/out transfers and flagged counts of an address. */
-export function Timeline({ days }: { days: { day: string; transfersIn: number; transfersOut: number; flagged: number }[] }) {
+export function Timeline({
+  days,
+}: {
+  days: { day: string; transfersIn: number; transfersOut: number; flagged: number }[];
+}) {
   const points: SeriesPoint[] = days.flatMap((d) => [
     { bucket: d.day, key: "received", value: d.transfersIn },
     { bucket: d.day, key: "sent", value: d.transfersOut },
   ]);
-  return <StackedBars title="Transfers per day" points={points} format={(v) => String(Math.round(v))} />;
+  return (
+    <StackedBars
+      title="Transfers per day"
+      points={points}
+      format={(v) => String(Math.round(v * 10) / 10)}
+    />
+  );
 }

@@ -1,13 +1,25 @@
 import cytoscape from "cytoscape";
 import { type FormEvent, StrictMode, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { type AddressView, ApiError, api, download, type Flow, getKey, type Me, setKey, short, usd } from "./api.js";
+import {
+  type AddressView,
+  ApiError,
+  api,
+  download,
+  type Flow,
+  getKey,
+  type Me,
+  setKey,
+  short,
+  usd,
+} from "./api.js";
 import { StackedBars, Timeline } from "./charts.js";
 import "./styles.css";
 
 /** Hash routes: #/flows, #/address/<chain>/<address>, #/dashboard. */
 function useRoute(): [string[], (r: string) => void] {
-  const parse = () => (window.location.hash.replace(/^#\/?/, "") || "flows").split("/").map(decodeURIComponent);
+  const parse = () =>
+    (window.location.hash.replace(/^#\/?/, "") || "flows").split("/").map(decodeURIComponent);
   const [route, setRoute] = useState(parse);
   useEffect(() => {
     const on = () => setRoute(parse());
@@ -35,7 +47,14 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
       <h1>Chainscreen</h1>
       <form onSubmit={submit} aria-describedby={error ? "signin-error" : undefined}>
         <label htmlFor="api-key">API key</label>
-        <input id="api-key" type="password" autoComplete="off" value={key} onChange={(e) => setK(e.target.value)} required />
+        <input
+          id="api-key"
+          type="password"
+          autoComplete="off"
+          value={key}
+          onChange={(e) => setK(e.target.value)}
+          required
+        />
         <button type="submit">Sign in</button>
         {error && (
           <p id="signin-error" role="alert" className="error">
@@ -74,12 +93,15 @@ function toQuery(f: Record<string, string>): URLSearchParams {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(f)) {
     if (!v) continue;
-    q.set(k, (k === "from" || k === "to") && !v.endsWith("Z") ? new Date(`${v}Z`).toISOString() : v);
+    q.set(
+      k,
+      (k === "from" || k === "to") && !v.endsWith("Z") ? new Date(`${v}Z`).toISOString() : v,
+    );
   }
   return q;
 }
 
-function FlowsPage({ go }: { go: (r: string) => void }) {
+function FlowsPage() {
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [filters, setFilters] = useState<Record<string, string>>({});
   const [sort, setSort] = useState({ field: "timestamp", order: "desc" });
@@ -143,7 +165,11 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
         ))}
         <div className="field">
           <label htmlFor="f-exposure">Exposure</label>
-          <select id="f-exposure" value={draft.exposure ?? ""} onChange={(e) => setDraft({ ...draft, exposure: e.target.value })}>
+          <select
+            id="f-exposure"
+            value={draft.exposure ?? ""}
+            onChange={(e) => setDraft({ ...draft, exposure: e.target.value })}
+          >
             <option value="">any</option>
             <option value="direct">direct</option>
             <option value="indirect">indirect</option>
@@ -151,7 +177,11 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
         </div>
         <div className="field">
           <label htmlFor="f-minSeverity">Min severity</label>
-          <select id="f-minSeverity" value={draft.minSeverity ?? ""} onChange={(e) => setDraft({ ...draft, minSeverity: e.target.value })}>
+          <select
+            id="f-minSeverity"
+            value={draft.minSeverity ?? ""}
+            onChange={(e) => setDraft({ ...draft, minSeverity: e.target.value })}
+          >
             <option value="">any</option>
             <option value="low">low</option>
             <option value="medium">medium</option>
@@ -161,7 +191,11 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
         </div>
         <div className="field">
           <label htmlFor="f-retro">Retro</label>
-          <select id="f-retro" value={draft.retro ?? ""} onChange={(e) => setDraft({ ...draft, retro: e.target.value })}>
+          <select
+            id="f-retro"
+            value={draft.retro ?? ""}
+            onChange={(e) => setDraft({ ...draft, retro: e.target.value })}
+          >
             <option value="">any</option>
             <option value="true">retro only</option>
             <option value="false">live only</option>
@@ -207,13 +241,8 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
               <td>{f.timestamp.replace("T", " ").slice(0, 16)}</td>
               <td>{f.chain}</td>
               <td>
-                <a href={`#/address/${f.chain}/${f.from}`} onClick={(e) => (e.preventDefault(), go(`address/${f.chain}/${f.from}`))}>
-                  {short(f.from)}
-                </a>{" "}
-                →{" "}
-                <a href={`#/address/${f.chain}/${f.to}`} onClick={(e) => (e.preventDefault(), go(`address/${f.chain}/${f.to}`))}>
-                  {short(f.to)}
-                </a>
+                <a href={`#/address/${f.chain}/${f.from}`}>{short(f.from)}</a> →{" "}
+                <a href={`#/address/${f.chain}/${f.to}`}>{short(f.to)}</a>
               </td>
               <td>{f.asset}</td>
               <td className="num">{f.amount}</td>
@@ -235,11 +264,19 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
       </table>
       {page && page.items.length === 0 && <p>No flows match these filters.</p>}
       <nav className="pager" aria-label="Pagination">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        <button
+          type="button"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
           Previous page
         </button>
         <span aria-live="polite">Page {cursors.length}</span>
-        <button type="button" disabled={!page?.next} onClick={() => page?.next && setCursors((c) => [...c, page.next])}>
+        <button
+          type="button"
+          disabled={!page?.next}
+          onClick={() => page?.next && setCursors((c) => [...c, page.next])}
+        >
           Next page
         </button>
       </nav>
@@ -247,10 +284,21 @@ function FlowsPage({ go }: { go: (r: string) => void }) {
   );
 }
 
-function SortHeader({ s, sort, onSort }: { s: { field: string; label: string }; sort: { field: string; order: string }; onSort: (f: string) => void }) {
+function SortHeader({
+  s,
+  sort,
+  onSort,
+}: {
+  s: { field: string; label: string };
+  sort: { field: string; order: string };
+  onSort: (f: string) => void;
+}) {
   const active = sort.field === s.field;
   return (
-    <th scope="col" aria-sort={active ? (sort.order === "asc" ? "ascending" : "descending") : "none"}>
+    <th
+      scope="col"
+      aria-sort={active ? (sort.order === "asc" ? "ascending" : "descending") : "none"}
+    >
       <button type="button" className="sort" onClick={() => onSort(s.field)}>
         {s.label} {active ? (sort.order === "asc" ? "▲" : "▼") : ""}
       </button>
@@ -266,17 +314,50 @@ function Graph({ graph, onOpen }: { graph: AddressView["graph"]; onOpen: (id: st
       container: ref.current,
       elements: [
         ...graph.nodes.map((n) => ({
-          data: { id: n.id, label: `${short(n.id, 4)}${n.entity ? `\n${n.entity}` : ""}${n.hops !== null && n.hops > 0 ? `\nhop ${n.hops}` : ""}` },
+          data: {
+            id: n.id,
+            label: `${short(n.id, 4)}${n.entity ? `\n${n.entity}` : ""}${n.hops !== null && n.hops > 0 ? `\nhop ${n.hops}` : ""}`,
+          },
           classes: [n.listed ? "listed" : "", n.focus ? "focus" : ""].join(" "),
         })),
-        ...graph.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.source, target: e.target, label: String(e.flows) }, classes: e.flagged ? "flagged" : "" })),
+        ...graph.edges.map((e, i) => ({
+          data: { id: `e${i}`, source: e.source, target: e.target, label: String(e.flows) },
+          classes: e.flagged ? "flagged" : "",
+        })),
       ],
       style: [
-        { selector: "node", style: { label: "data(label)", "font-size": 9, "text-wrap": "wrap", "background-color": "#94a3b8", width: 18, height: 18 } },
-        { selector: "node.listed", style: { "background-color": "#dc2626", width: 26, height: 26 } },
+        {
+          selector: "node",
+          style: {
+            label: "data(label)",
+            "font-size": 9,
+            "text-wrap": "wrap",
+            "background-color": "#94a3b8",
+            width: 18,
+            height: 18,
+          },
+        },
+        {
+          selector: "node.listed",
+          style: { "background-color": "#dc2626", width: 26, height: 26 },
+        },
         { selector: "node.focus", style: { "border-width": 3, "border-color": "#2563eb" } },
-        { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#cbd5e1", "target-arrow-color": "#cbd5e1", label: "data(label)", "font-size": 8 } },
-        { selector: "edge.flagged", style: { "line-color": "#f97316", "target-arrow-color": "#f97316", width: 2.5 } },
+        {
+          selector: "edge",
+          style: {
+            width: 1.5,
+            "curve-style": "bezier",
+            "target-arrow-shape": "triangle",
+            "line-color": "#cbd5e1",
+            "target-arrow-color": "#cbd5e1",
+            label: "data(label)",
+            "font-size": 8,
+          },
+        },
+        {
+          selector: "edge.flagged",
+          style: { "line-color": "#f97316", "target-arrow-color": "#f97316", width: 2.5 },
+        },
       ],
       layout: { name: "cose", animate: false },
     });
@@ -285,13 +366,29 @@ function Graph({ graph, onOpen }: { graph: AddressView["graph"]; onOpen: (id: st
   }, [graph, onOpen]);
   return (
     <figure className="graph">
-      <figcaption>Flows around the address (red: listed; orange edges: flagged; hops toward listed sources)</figcaption>
-      <div ref={ref} className="cy" data-testid="address-graph" role="img" aria-label={`Graph of ${graph.nodes.length} addresses and ${graph.edges.length} flows`} />
+      <figcaption>
+        Flows around the address (red: listed; orange edges: flagged; hops toward listed sources)
+      </figcaption>
+      <div
+        ref={ref}
+        className="cy"
+        data-testid="address-graph"
+        role="img"
+        aria-label={`Graph of ${graph.nodes.length} addresses and ${graph.edges.length} flows`}
+      />
     </figure>
   );
 }
 
-function AddressPage({ chain, address, go }: { chain?: string; address?: string; go: (r: string) => void }) {
+function AddressPage({
+  chain,
+  address,
+  go,
+}: {
+  chain?: string;
+  address?: string;
+  go: (r: string) => void;
+}) {
   const [form, setForm] = useState({ chain: chain ?? "ethereum", address: address ?? "" });
   const [view, setView] = useState<AddressView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -316,9 +413,18 @@ function AddressPage({ chain, address, go }: { chain?: string; address?: string;
         }}
       >
         <label htmlFor="a-chain">Chain</label>
-        <input id="a-chain" value={form.chain} onChange={(e) => setForm({ ...form, chain: e.target.value })} />
+        <input
+          id="a-chain"
+          value={form.chain}
+          onChange={(e) => setForm({ ...form, chain: e.target.value })}
+        />
         <label htmlFor="a-address">Address</label>
-        <input id="a-address" size={50} value={form.address} onChange={(e) => setForm({ ...form, address: e.target.value })} />
+        <input
+          id="a-address"
+          size={50}
+          value={form.address}
+          onChange={(e) => setForm({ ...form, address: e.target.value })}
+        />
         <button type="submit">Open</button>
       </form>
       {error && (
@@ -330,7 +436,9 @@ function AddressPage({ chain, address, go }: { chain?: string; address?: string;
         <>
           <p data-testid="address-status" className={view.listed ? "status listed" : "status"}>
             <strong>{view.address}</strong> ({view.family}) —{" "}
-            {view.listed ? `LISTED on ${view.matches.map((m) => `${m.list}${m.entity ? ` (${m.entity})` : ""}`).join(", ")}` : "not listed now"}
+            {view.listed
+              ? `LISTED on ${view.matches.map((m) => `${m.list}${m.entity ? ` (${m.entity})` : ""}`).join(", ")}`
+              : "not listed now"}
             {view.history.some((m) => m.listedUntil) && " — previously listed"}
           </p>
           {view.exposure.length > 0 && (
@@ -375,7 +483,8 @@ function AddressPage({ chain, address, go }: { chain?: string; address?: string;
               {view.counterparties.map((c) => (
                 <tr key={`${c.address}-${c.asset}`}>
                   <td>
-                    <a href={`#/address/${view.chain}/${c.address}`}>{short(c.address)}</a> {c.listed && <span className="sev sev-severe">listed</span>}
+                    <a href={`#/address/${view.chain}/${c.address}`}>{short(c.address)}</a>{" "}
+                    {c.listed && <span className="sev sev-severe">listed</span>}
                   </td>
                   <td>{c.asset}</td>
                   <td className="num">{c.transfers}</td>
@@ -391,11 +500,22 @@ function AddressPage({ chain, address, go }: { chain?: string; address?: string;
   );
 }
 
-function Dashboard({ go }: { go: (r: string) => void }) {
+function Dashboard() {
   const [by, setBy] = useState("chain");
   const [interval, setInterval] = useState("month");
-  const [series, setSeries] = useState<{ bucket: string; key: string; flows: number; valueUsd: number }[]>([]);
-  const [top, setTop] = useState<{ address: string; chain: string; flows: number; valueUsd: number; minHops: number; entities: string[] }[]>([]);
+  const [series, setSeries] = useState<
+    { bucket: string; key: string; flows: number; valueUsd: number }[]
+  >([]);
+  const [top, setTop] = useState<
+    {
+      address: string;
+      chain: string;
+      flows: number;
+      valueUsd: number;
+      minHops: number;
+      entities: string[];
+    }[]
+  >([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api<{ series: typeof series }>(`/v1/stats/volume?by=${by}&interval=${interval}`)
@@ -431,8 +551,16 @@ function Dashboard({ go }: { go: (r: string) => void }) {
         </p>
       )}
       <div className="charts">
-        <StackedBars title={`Flagged volume (USD) per ${by}`} points={series.map((s) => ({ bucket: s.bucket, key: s.key, value: s.valueUsd }))} format={(v) => usd(v)} />
-        <StackedBars title={`Flagged flows per ${by}`} points={series.map((s) => ({ bucket: s.bucket, key: s.key, value: s.flows }))} format={(v) => String(Math.round(v))} />
+        <StackedBars
+          title={`Flagged volume (USD) per ${by}`}
+          points={series.map((s) => ({ bucket: s.bucket, key: s.key, value: s.valueUsd }))}
+          format={(v) => usd(v)}
+        />
+        <StackedBars
+          title={`Flagged flows per ${by}`}
+          points={series.map((s) => ({ bucket: s.bucket, key: s.key, value: s.flows }))}
+          format={(v) => String(Math.round(v))}
+        />
       </div>
       <table data-testid="top-counterparties">
         <caption>Top exposed counterparties</caption>
@@ -450,9 +578,7 @@ function Dashboard({ go }: { go: (r: string) => void }) {
           {top.map((t) => (
             <tr key={t.address}>
               <td>
-                <a href={`#/address/${t.chain}/${t.address}`} onClick={(e) => (e.preventDefault(), go(`address/${t.chain}/${t.address}`))}>
-                  {short(t.address)}
-                </a>
+                <a href={`#/address/${t.chain}/${t.address}`}>{short(t.address)}</a>
               </td>
               <td>{t.chain}</td>
               <td className="num">{t.flows}</td>
@@ -511,7 +637,13 @@ function App() {
         </button>
       </header>
       <main>
-        {page === "address" ? <AddressPage chain={a} address={b} go={go} /> : page === "dashboard" ? <Dashboard go={go} /> : <FlowsPage go={go} />}
+        {page === "address" ? (
+          <AddressPage chain={a} address={b} go={go} />
+        ) : page === "dashboard" ? (
+          <Dashboard />
+        ) : (
+          <FlowsPage />
+        )}
       </main>
     </>
   );

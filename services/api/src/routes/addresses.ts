@@ -24,13 +24,17 @@ interface Params {
 export async function addressRoutes(app: FastifyInstance): Promise<void> {
   const { ch, watchlist } = app.deps;
 
-  app.get<{ Params: Params; Querystring: { flows?: number; counterparties?: number; graphHops?: number } }>(
+  app.get<{
+    Params: Params;
+    Querystring: { flows?: number; counterparties?: number; graphHops?: number };
+  }>(
     "/v1/addresses/:chain/:address",
     {
       config: { permission: "addresses:read" },
       schema: {
         tags: ["addresses"],
-        summary: "List status now and historically, exposure, counterparties, recent flows, graph, timeline",
+        summary:
+          "List status now and historically, exposure, counterparties, recent flows, graph, timeline",
         params: {
           type: "object",
           properties: {
@@ -149,7 +153,9 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
       const params = { addr, chain };
       const now = Date.now();
       const q = async <T>(query: string, extra: Record<string, unknown> = {}): Promise<T[]> =>
-        (await ch.query({ query, query_params: { ...params, ...extra }, format: "JSONEachRow" })).json<T>();
+        (
+          await ch.query({ query, query_params: { ...params, ...extra }, format: "JSONEachRow" })
+        ).json<T>();
 
       const [exposure, counterparties, flows, timeline] = await Promise.all([
         q<{
@@ -214,8 +220,14 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
 
       // Graph: the address, its top counterparties, and the exposure paths of its flags back to
       // the listed sources (source → hop 1 → … → counterparty).
-      const nodes = new Map<string, { id: string; listed: boolean; entity: string | null; hops: number | null; focus: boolean }>();
-      const edges = new Map<string, { source: string; target: string; flows: number; flagged: boolean }>();
+      const nodes = new Map<
+        string,
+        { id: string; listed: boolean; entity: string | null; hops: number | null; focus: boolean }
+      >();
+      const edges = new Map<
+        string,
+        { source: string; target: string; flows: number; flagged: boolean }
+      >();
       const node = (id: string, hops: number | null = null) => {
         let nd = nodes.get(id);
         if (!nd) {

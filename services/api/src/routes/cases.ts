@@ -6,7 +6,12 @@ import { badRequest, notFound } from "../problem.js";
 import { problemResponses } from "./schemas.js";
 
 /** Case statuses. */
-export const CASE_STATUSES = ["open", "escalated", "closed_false_positive", "closed_reported"] as const;
+export const CASE_STATUSES = [
+  "open",
+  "escalated",
+  "closed_false_positive",
+  "closed_reported",
+] as const;
 type CaseStatus = (typeof CASE_STATUSES)[number];
 
 interface CaseRow {
@@ -105,7 +110,9 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
     return r;
   };
 
-  const save = async (r: Omit<CaseRow, "version" | "created_at" | "updated_at"> & { created_at: number }) => {
+  const save = async (
+    r: Omit<CaseRow, "version" | "created_at" | "updated_at"> & { created_at: number },
+  ) => {
     await ch.insert({
       table: "cases",
       format: "JSONEachRow",
@@ -121,43 +128,98 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
     });
   };
 
-  const event = async (c: { id: string; tenant_id: string }, actor: string, kind: string, status: string, body: string) => {
+  const event = async (
+    c: { id: string; tenant_id: string },
+    actor: string,
+    kind: string,
+    status: string,
+    body: string,
+  ) => {
     await ch.insert({
       table: "case_events",
       format: "JSONEachRow",
-      values: [{ case_id: c.id, tenant_id: c.tenant_id, at: chTime(Date.now()), actor, kind, status, body }],
+      values: [
+        {
+          case_id: c.id,
+          tenant_id: c.tenant_id,
+          at: chTime(Date.now()),
+          actor,
+          kind,
+          status,
+          body,
+        },
+      ],
     });
   };
 
   /** Flags that exist (flag id → addresses), so a case never references unknown flags. */
   const flagFacts = async (ids: string[]) => {
-    if (ids.length === 0) return new Map<string, { listed: string; counterparty: string; family: string; rule: string; senders: string[]; to: string }>();
+    if (ids.length === 0)
+      return new Map<
+        string,
+        {
+          listed: string;
+          counterparty: string;
+          family: string;
+          rule: string;
+          senders: string[];
+          to: string;
+        }
+      >();
     const rs = await ch.query({
       query: `SELECT toString(id) AS id, address, counterparty, family, rule_kind, senders, ifNull(to_address, '') AS to_address
               FROM flags FINAL WHERE id IN {ids:Array(String)}`,
       query_params: { ids },
       format: "JSONEachRow",
     });
-    const rows = await rs.json<{ id: string; address: string | null; counterparty: string | null; family: string; rule_kind: string; senders: string[]; to_address: string }>();
+    const rows = await rs.json<{
+      id: string;
+      address: string | null;
+      counterparty: string | null;
+      family: string;
+      rule_kind: string;
+      senders: string[];
+      to_address: string;
+    }>();
     return new Map(
       rows.map((r) => [
         r.id,
-        { listed: r.address ?? "", counterparty: r.counterparty ?? "", family: r.family, rule: r.rule_kind, senders: r.senders, to: r.to_address },
+        {
+          listed: r.address ?? "",
+          counterparty: r.counterparty ?? "",
+          family: r.family,
+          rule: r.rule_kind,
+          senders: r.senders,
+          to: r.to_address,
+        },
       ]),
     );
   };
 
-  const addFlags = async (c: CaseRow | { id: string; tenant_id: string }, ids: string[], actor: string) => {
+  const addFlags = async (
+    c: CaseRow | { id: string; tenant_id: string },
+    ids: string[],
+    actor: string,
+  ) => {
     const facts = await flagFacts(ids);
     const unknown = ids.filter((i) => !facts.has(i));
     if (unknown.length > 0) {
-      throw badRequest(`unknown flag ids: ${unknown.slice(0, 10).join(", ")}`, unknown.slice(0, 10).map((u) => ({ field: "flagIds", message: `unknown flag ${u}` })));
+      throw badRequest(
+        `unknown flag ids: ${unknown.slice(0, 10).join(", ")}`,
+        unknown.slice(0, 10).map((u) => ({ field: "flagIds", message: `unknown flag ${u}` })),
+      );
     }
     if (ids.length > 0) {
       await ch.insert({
         table: "case_flags",
         format: "JSONEachRow",
-        values: ids.map((f) => ({ case_id: c.id, tenant_id: c.tenant_id, flag_id: f, added_at: chTime(Date.now()), added_by: actor })),
+        values: ids.map((f) => ({
+          case_id: c.id,
+          tenant_id: c.tenant_id,
+          flag_id: f,
+          added_at: chTime(Date.now()),
+          added_by: actor,
+        })),
       });
     }
     const addrs = new Set<string>();
@@ -181,7 +243,11 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
           required: ["title"],
           properties: {
             title: { type: "string", minLength: 1, maxLength: 500 },
-            flagIds: { type: "array", items: { type: "string", minLength: 1, maxLength: 64 }, maxItems: 10_000 },
+            flagIds: {
+              type: "array",
+              items: { type: "string", minLength: 1, maxLength: 64 },
+              maxItems: 10_000,
+            },
             assignee: { type: "string", maxLength: 200 },
             comment: { type: "string", maxLength: 20_000 },
           },
@@ -210,11 +276,19 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
         created_at: now,
       };
       await save(row);
-      await event(base, p.keyId, "created", "open", JSON.stringify({ title: req.body.title, flagIds }));
+      await event(
+        base,
+        p.keyId,
+        "created",
+        "open",
+        JSON.stringify({ title: req.body.title, flagIds }),
+      );
       if (req.body.comment) await event(base, p.keyId, "comment", "", req.body.comment);
       req.auditAction = "case.create";
       req.auditRows = 1;
-      return reply.code(201).send(caseOut({ ...row, created_at: String(now), updated_at: String(now), version: "0" }));
+      return reply
+        .code(201)
+        .send(caseOut({ ...row, created_at: String(now), updated_at: String(now), version: "0" }));
     },
   );
 
@@ -233,7 +307,10 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
             limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: CaseSchema } } }, ...problemResponses(400, 401, 403) },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: CaseSchema } } },
+          ...problemResponses(400, 401, 403),
+        },
       },
     },
     async (req) => {
@@ -261,7 +338,10 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
         summary: "A case with its history (404 for another tenant's)",
         params: idParams,
         response: {
-          200: { type: "object", properties: { case: CaseSchema, events: { type: "array", items: EventSchema } } },
+          200: {
+            type: "object",
+            properties: { case: CaseSchema, events: { type: "array", items: EventSchema } },
+          },
           ...problemResponses(401, 403, 404),
         },
       },
@@ -274,7 +354,9 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
         query_params: { id: c.id, t: c.tenant_id },
         format: "JSONEachRow",
       });
-      const events = (await rs.json<{ at: string; actor: string; kind: string; status: string; body: string }>()).map((e) => ({
+      const events = (
+        await rs.json<{ at: string; actor: string; kind: string; status: string; body: string }>()
+      ).map((e) => ({
         ...e,
         at: new Date(Number(e.at)).toISOString(),
       }));
@@ -295,7 +377,14 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
           type: "object",
           additionalProperties: false,
           required: ["flagIds"],
-          properties: { flagIds: { type: "array", minItems: 1, maxItems: 10_000, items: { type: "string", minLength: 1, maxLength: 64 } } },
+          properties: {
+            flagIds: {
+              type: "array",
+              minItems: 1,
+              maxItems: 10_000,
+              items: { type: "string", minLength: 1, maxLength: 64 },
+            },
+          },
         },
         response: { 200: CaseSchema, ...problemResponses(400, 401, 403, 404) },
       },
@@ -306,7 +395,12 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
       const c = await load(req, req.params.id);
       const fresh = [...new Set(req.body.flagIds)].filter((f) => !c.flag_ids.includes(f));
       const { addresses } = await addFlags(c, fresh, p.keyId);
-      const next = { ...c, flag_ids: [...c.flag_ids, ...fresh], addresses: [...new Set([...c.addresses, ...addresses])], created_at: Number(c.created_at) };
+      const next = {
+        ...c,
+        flag_ids: [...c.flag_ids, ...fresh],
+        addresses: [...new Set([...c.addresses, ...addresses])],
+        created_at: Number(c.created_at),
+      };
       await save(next);
       await event(c, p.keyId, "flags_added", "", JSON.stringify({ flagIds: fresh }));
       req.auditAction = "case.flags";
@@ -339,20 +433,34 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
       await event(c, p.keyId, "comment", "", req.body.body);
       req.auditAction = "case.comment";
       req.auditRows = 1;
-      return reply.code(201).send({ at: new Date().toISOString(), actor: p.keyId, kind: "comment", status: "", body: req.body.body });
+      return reply.code(201).send({
+        at: new Date().toISOString(),
+        actor: p.keyId,
+        kind: "comment",
+        status: "",
+        body: req.body.body,
+      });
     },
   );
 
   app.patch<{
     Params: { id: string };
-    Body: { status?: CaseStatus; assignee?: string; comment?: string; suppress?: boolean; suppressDays?: number; suppressRuleOnly?: boolean };
+    Body: {
+      status?: CaseStatus;
+      assignee?: string;
+      comment?: string;
+      suppress?: boolean;
+      suppressDays?: number;
+      suppressRuleOnly?: boolean;
+    };
   }>(
     "/v1/cases/:id",
     {
       config: { permission: "cases:write" },
       schema: {
         tags: ["cases"],
-        summary: "Change status or assignee; closing as false positive can suppress identical future flags",
+        summary:
+          "Change status or assignee; closing as false positive can suppress identical future flags",
         description:
           "With `status: closed_false_positive` and `suppress` (default true) each flag's address pair (listed or " +
           "matched address, counterparty) is written to `fp_suppressions` — for `suppressDays` (default: no end) " +
@@ -373,7 +481,10 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
           },
         },
         response: {
-          200: { type: "object", properties: { case: CaseSchema, suppressions: { type: "integer" } } },
+          200: {
+            type: "object",
+            properties: { case: CaseSchema, suppressions: { type: "integer" } },
+          },
           ...problemResponses(400, 401, 403, 404),
         },
       },
@@ -390,8 +501,16 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
         created_at: Number(c.created_at),
       };
       await save(next);
-      if (b.status && b.status !== c.status) await event(c, p.keyId, "status", b.status, JSON.stringify({ from: c.status, to: b.status }));
-      if (b.assignee !== undefined && b.assignee !== c.assignee) await event(c, p.keyId, "assignee", "", b.assignee);
+      if (b.status && b.status !== c.status)
+        await event(
+          c,
+          p.keyId,
+          "status",
+          b.status,
+          JSON.stringify({ from: c.status, to: b.status }),
+        );
+      if (b.assignee !== undefined && b.assignee !== c.assignee)
+        await event(c, p.keyId, "assignee", "", b.assignee);
       if (b.comment) await event(c, p.keyId, "comment", "", b.comment);
       let suppressions = 0;
       if (b.status === "closed_false_positive" && b.suppress !== false && c.flag_ids.length > 0) {
@@ -422,12 +541,16 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
             deleted: 0,
           });
         }
-        if (rows.length > 0) await ch.insert({ table: "fp_suppressions", format: "JSONEachRow", values: rows });
+        if (rows.length > 0)
+          await ch.insert({ table: "fp_suppressions", format: "JSONEachRow", values: rows });
         suppressions = rows.length;
       }
       req.auditAction = "case.update";
       req.auditRows = 1;
-      return { case: caseOut({ ...next, created_at: c.created_at, updated_at: String(Date.now()) }), suppressions };
+      return {
+        case: caseOut({ ...next, created_at: c.created_at, updated_at: String(Date.now()) }),
+        suppressions,
+      };
     },
   );
 
@@ -463,7 +586,14 @@ export async function caseRoutes(app: FastifyInstance): Promise<void> {
                 FROM fp_suppressions FINAL WHERE until IS NULL OR until > now64(3) ORDER BY family, a`,
         format: "JSONEachRow",
       });
-      const rows = await rs.json<{ family: string; a: string; b: string | null; rule: string | null; until: string | null; reason: string }>();
+      const rows = await rs.json<{
+        family: string;
+        a: string;
+        b: string | null;
+        rule: string | null;
+        until: string | null;
+        reason: string;
+      }>();
       req.auditRows = rows.length;
       return rows.map((r) => ({ ...r, until: r.until === null ? null : Number(r.until) }));
     },

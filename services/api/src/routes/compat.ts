@@ -185,7 +185,13 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
             transferReference: { type: "string", minLength: 3, maxLength: 300 },
             direction: { type: "string", enum: ["received", "sent"] },
             transferTimestamp: { type: "string", maxLength: 64 },
-            assetAmount: { anyOf: [{ type: "number", minimum: 0 }, { type: "string", maxLength: 80 }] },
+            // String first: with type coercion a decimal string must not be turned into a (rounded) number.
+            assetAmount: {
+              anyOf: [
+                { type: "string", maxLength: 80 },
+                { type: "number", minimum: 0 },
+              ],
+            },
             outputAddress: { type: "string", maxLength: 128 },
             assetPrice: { type: "number", minimum: 0 },
             assetDenomination: { type: "string", maxLength: 16 },
@@ -216,13 +222,19 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
       const p = req.principal;
       const pub = app.deps.transfers;
       if (!p) throw badRequest("no principal");
-      if (!pub) throw new HttpProblem(503, "unavailable", "transfer registration is not configured on this server");
+      if (!pub)
+        throw new HttpProblem(
+          503,
+          "unavailable",
+          "transfer registration is not configured on this server",
+        );
       const b = req.body;
       const chain = KYT_NETWORKS[b.network.trim().toLowerCase().replaceAll(" ", "_")];
       if (!chain) {
-        throw badRequest(`network "${b.network}" is not supported; one of ${Object.keys(KYT_NETWORKS).join(", ")}`, [
-          { field: "network", message: "unsupported" },
-        ]);
+        throw badRequest(
+          `network "${b.network}" is not supported; one of ${Object.keys(KYT_NETWORKS).join(", ")}`,
+          [{ field: "network", message: "unsupported" }],
+        );
       }
       const family = chainFamily(chain);
       const sep = b.transferReference.lastIndexOf(":");
@@ -239,9 +251,10 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
       if (rawAddress !== null && family) {
         const n = tryCanonicalize(family, rawAddress);
         if (!n.ok) {
-          throw badRequest(`address in ${idx === null ? "transferReference" : "outputAddress"}: ${n.error}`, [
-            { field: idx === null ? "transferReference" : "outputAddress", message: n.error },
-          ]);
+          throw badRequest(
+            `address in ${idx === null ? "transferReference" : "outputAddress"}: ${n.error}`,
+            [{ field: idx === null ? "transferReference" : "outputAddress", message: n.error }],
+          );
         }
         address = n.address;
       } else if (rawAddress !== null) {
@@ -250,7 +263,11 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
       }
       let ts = Date.now();
       if (b.transferTimestamp !== undefined) {
-        const t = Date.parse(b.transferTimestamp.endsWith("Z") || /[+-]\d\d:?\d\d$/.test(b.transferTimestamp) ? b.transferTimestamp : `${b.transferTimestamp}Z`);
+        const t = Date.parse(
+          b.transferTimestamp.endsWith("Z") || /[+-]\d\d:?\d\d$/.test(b.transferTimestamp)
+            ? b.transferTimestamp
+            : `${b.transferTimestamp}Z`,
+        );
         if (!Number.isFinite(t)) {
           throw badRequest("transferTimestamp must be ISO 8601 (UTC assumed without offset)", [
             { field: "transferTimestamp", message: "not a time" },
@@ -267,16 +284,20 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
         } else {
           const a = toBaseUnits(String(b.assetAmount), decimals);
           if (a === null) {
-            throw badRequest(`assetAmount must be a non-negative number with at most ${decimals} decimals`, [
-              { field: "assetAmount", message: "invalid" },
-            ]);
+            throw badRequest(
+              `assetAmount must be a non-negative number with at most ${decimals} decimals`,
+              [{ field: "assetAmount", message: "invalid" }],
+            );
           }
           amount = a;
         }
       }
       const kind = b.direction === "received" ? "exchange_deposit" : "exchange_withdrawal";
       // Idempotent on (tenant, user, reference): the same registration twice is the same event.
-      const ref = createHash("sha256").update(`${p.tenantId}\n${req.params.userId}\n${b.transferReference}`).digest("hex").slice(0, 32);
+      const ref = createHash("sha256")
+        .update(`${p.tenantId}\n${req.params.userId}\n${b.transferReference}`)
+        .digest("hex")
+        .slice(0, 32);
       const t: TransferV1 = {
         type: "transfer.v1",
         id: transferId(chain, tx, kind, ref),
@@ -288,7 +309,7 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
         blockHash: null,
         timestamp: ts,
         // KYT names only the customer's side; the on-chain counterparty is joined later from chain data.
-        from: b.direction === "sent" ? null : null,
+        from: null,
         to: address,
         asset: { symbol, contract: null, decimals },
         amount,
@@ -306,7 +327,9 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
       };
       const parsed = TransferV1Schema.safeParse(t);
       if (!parsed.success) {
-        throw badRequest(`transfer is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        throw badRequest(
+          `transfer is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        );
       }
       await pub.publish(parsed.data);
       req.auditAction = "transfer.register";
@@ -318,7 +341,10 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
         transferReference: b.transferReference,
         tx,
         idx,
-        usdAmount: b.assetPrice !== undefined && b.assetAmount !== undefined ? Number(b.assetAmount) * b.assetPrice : null,
+        usdAmount:
+          b.assetPrice !== undefined && b.assetAmount !== undefined
+            ? Number(b.assetAmount) * b.assetPrice
+            : null,
         assetAmount: b.assetAmount === undefined ? null : Number(b.assetAmount),
         timestamp: b.transferTimestamp ?? null,
         outputAddress: address,

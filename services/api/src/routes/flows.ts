@@ -27,12 +27,20 @@ export const FlowsQuerySchema = {
   type: "object",
   additionalProperties: false,
   properties: {
-    from: { type: "string", description: "Start (inclusive), ISO 8601 or Unix ms, of the transfer time" },
+    from: {
+      type: "string",
+      description: "Start (inclusive), ISO 8601 or Unix ms, of the transfer time",
+    },
     to: { type: "string", description: "End (exclusive), ISO 8601 or Unix ms" },
     chain: { ...list(32), description: "Chains (repeat or comma-separate)" },
     asset: { ...list(), description: "Asset symbols or token contracts" },
     address: { type: "string", minLength: 1, maxLength: 128, description: "Sender or receiver" },
-    entity: { type: "string", minLength: 1, maxLength: 256, description: "Listed entity name (substring, case-insensitive)" },
+    entity: {
+      type: "string",
+      minLength: 1,
+      maxLength: 256,
+      description: "Listed entity name (substring, case-insensitive)",
+    },
     list: { ...list(), description: "List ids, e.g. ofac-sdn" },
     programme: { ...list(), description: "Sanctions programmes, e.g. CYBER2" },
     exposure: { type: "string", enum: ["direct", "indirect"] },
@@ -40,7 +48,10 @@ export const FlowsQuerySchema = {
     maxHops: { type: "integer", minimum: 0, maximum: 32 },
     severity: { type: "array", items: { type: "string", enum: [...SEVERITIES] }, maxItems: 4 },
     minSeverity: { type: "string", enum: [...SEVERITIES] },
-    retro: { type: "boolean", description: "Only retro-screened flags (true) or only live ones (false)" },
+    retro: {
+      type: "boolean",
+      description: "Only retro-screened flags (true) or only live ones (false)",
+    },
     minAmount: { type: "string", maxLength: 80, description: "Minimum amount in base units" },
     maxAmount: { type: "string", maxLength: 80, description: "Maximum amount in base units" },
     exchange: { ...list(), description: "Exchange names" },
@@ -58,11 +69,14 @@ function splitLists(q: FlowsQuery): FlowsQuery {
   const out: FlowsQuery = { ...q };
   for (const k of ["chain", "asset", "list", "programme", "severity", "exchange"] as const) {
     const v = q[k];
-    if (v) out[k] = v.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    if (v)
+      out[k] = v
+        .flatMap((s) => s.split(","))
+        .map((s) => s.trim())
+        .filter(Boolean);
   }
   return out;
 }
-
 
 /** GET /v1/flows and GET /v1/flows/{id}. */
 export async function flowRoutes(app: FastifyInstance): Promise<void> {
@@ -105,7 +119,10 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
       const q = splitLists(req.query);
       if (q.format === "csv" || q.format === "ndjson") {
         const csv = q.format === "csv";
-        const { sql, params } = flowsPageQuery({ ...q, cursor: undefined }, csv ? FLOW_CSV_COLUMNS : FLOW_COLUMNS);
+        const { sql, params } = flowsPageQuery(
+          { ...q, cursor: undefined },
+          csv ? FLOW_CSV_COLUMNS : FLOW_COLUMNS,
+        );
         const res = await ch.exec({
           query: `${sql} LIMIT ${app.opts.exportMaxRows} FORMAT ${csv ? "CSVWithNames" : "JSONEachRow"}`,
           query_params: params,
@@ -136,7 +153,12 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         items: items.map(flowFromRow),
         next:
           more && last
-            ? encodeCursor({ s: page.sort, o: page.order, v: sortValue(last, page.sort), id: last.id })
+            ? encodeCursor({
+                s: page.sort,
+                o: page.order,
+                v: sortValue(last, page.sort),
+                id: last.id,
+              })
             : null,
       };
     },
@@ -176,7 +198,15 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         format: "JSONEachRow",
       });
       const rows = await rs.json<
-        FlowRow & { path: string[]; path_json: string; entries: string; evidence: string[]; rule_id: string; rule_kind: string; categories: string[] }
+        FlowRow & {
+          path: string[];
+          path_json: string;
+          entries: string;
+          evidence: string[];
+          rule_id: string;
+          rule_kind: string;
+          categories: string[];
+        }
       >();
       const r = rows[0];
       if (!r) throw notFound(`no flow ${req.params.id}`);

@@ -35,7 +35,14 @@ export async function keyRoutes(app: FastifyInstance): Promise<void> {
   const cfg = { permission: "keys:manage" } as const;
   const tags = ["keys"];
 
-  app.post<{ Body: { tenantId: string; role: (typeof Roles)[number]; name: string; rateLimitPerMinute?: number } }>(
+  app.post<{
+    Body: {
+      tenantId: string;
+      role: (typeof Roles)[number];
+      name: string;
+      rateLimitPerMinute?: number;
+    };
+  }>(
     "/v1/keys",
     {
       config: cfg,
@@ -80,12 +87,21 @@ export async function keyRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: "List keys (never their secrets)",
-        querystring: { type: "object", additionalProperties: false, properties: { tenantId: { type: "string", maxLength: 128 } } },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: KeySchema } } }, ...problemResponses(401, 403) },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { tenantId: { type: "string", maxLength: 128 } },
+        },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: KeySchema } } },
+          ...problemResponses(401, 403),
+        },
       },
     },
     async (req) => {
-      const items = await keys.list(req.query.tenantId ? { tenantId: req.query.tenantId } : undefined);
+      const items = await keys.list(
+        req.query.tenantId ? { tenantId: req.query.tenantId } : undefined,
+      );
       return { items: items.map(keyOut) };
     },
   );
@@ -96,9 +112,17 @@ export async function keyRoutes(app: FastifyInstance): Promise<void> {
       config: cfg,
       schema: {
         tags,
-        summary: "Revoke a key (effective at once on this instance, within the key cache TTL elsewhere)",
-        params: { type: "object", properties: { id: { type: "string", pattern: "^[0-9a-f]{16}$" } }, required: ["id"] },
-        response: { 204: { type: "null", description: "Revoked" }, ...problemResponses(401, 403, 404) },
+        summary:
+          "Revoke a key (effective at once on this instance, within the key cache TTL elsewhere)",
+        params: {
+          type: "object",
+          properties: { id: { type: "string", pattern: "^[0-9a-f]{16}$" } },
+          required: ["id"],
+        },
+        response: {
+          204: { type: "null", description: "Revoked" },
+          ...problemResponses(401, 403, 404),
+        },
       },
     },
     async (req, reply) => {

@@ -1,7 +1,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ImportResult, importList, LIST_FORMATS, type ListFormat, type WatchlistStore } from "@chainscreen/watchlist";
+import {
+  type ImportResult,
+  importList,
+  LIST_FORMATS,
+  type ListFormat,
+  type WatchlistStore,
+} from "@chainscreen/watchlist";
 import type { FastifyInstance } from "fastify";
 import { badRequest, HttpProblem, notFound } from "../problem.js";
 import { problemResponses } from "./schemas.js";
@@ -23,37 +29,76 @@ const listParams = {
 export async function listRoutes(app: FastifyInstance): Promise<void> {
   const need = (): ListsDeps => {
     const l = app.deps.lists;
-    if (!l) throw new HttpProblem(503, "unavailable", "list management is not configured on this server");
+    if (!l)
+      throw new HttpProblem(503, "unavailable", "list management is not configured on this server");
     return l;
   };
-  const summary = (v: { diff: { added: string[]; removed: string[]; changed: string[] } } & Record<string, unknown>) => ({
+  const summary = (
+    v: { diff: { added: string[]; removed: string[]; changed: string[] } } & Record<
+      string,
+      unknown
+    >,
+  ) => ({
     ...v,
-    diff: { ...v.diff, added: v.diff.added.length, removed: v.diff.removed.length, changed: v.diff.changed.length },
+    diff: {
+      ...v.diff,
+      added: v.diff.added.length,
+      removed: v.diff.removed.length,
+      changed: v.diff.changed.length,
+    },
     report: undefined,
   });
 
-  app.get("/v1/lists", { config: { permission: "lists:read" }, schema: { tags: ["lists"], summary: "Lists with their active version", response: problemResponses(401, 403, 503) } }, async (req) => {
-    const l = need();
-    const ids = await l.store.listIds();
-    const items = [];
-    for (const id of ids) {
-      const s = await l.store.getState(id);
-      if (!s) continue;
-      const active = s.versions.find((v) => v.version === s.activeVersion);
-      items.push({ listId: id, activeVersion: s.activeVersion, lastVersion: s.lastVersion, active: active ? summary(active as never) : null });
-    }
-    req.auditRows = items.length;
-    return { items };
-  });
+  app.get(
+    "/v1/lists",
+    {
+      config: { permission: "lists:read" },
+      schema: {
+        tags: ["lists"],
+        summary: "Lists with their active version",
+        response: problemResponses(401, 403, 503),
+      },
+    },
+    async (req) => {
+      const l = need();
+      const ids = await l.store.listIds();
+      const items = [];
+      for (const id of ids) {
+        const s = await l.store.getState(id);
+        if (!s) continue;
+        const active = s.versions.find((v) => v.version === s.activeVersion);
+        items.push({
+          listId: id,
+          activeVersion: s.activeVersion,
+          lastVersion: s.lastVersion,
+          active: active ? summary(active as never) : null,
+        });
+      }
+      req.auditRows = items.length;
+      return { items };
+    },
+  );
 
   app.get<{ Params: { listId: string } }>(
     "/v1/lists/:listId/versions",
-    { config: { permission: "lists:read" }, schema: { tags: ["lists"], summary: "Every version of a list with diff counts and status", params: listParams, response: problemResponses(401, 403, 404, 503) } },
+    {
+      config: { permission: "lists:read" },
+      schema: {
+        tags: ["lists"],
+        summary: "Every version of a list with diff counts and status",
+        params: listParams,
+        response: problemResponses(401, 403, 404, 503),
+      },
+    },
     async (req) => {
       const s = await need().store.getState(req.params.listId);
       if (!s) throw notFound(`no list ${req.params.listId}`);
       req.auditRows = s.versions.length;
-      return { listId: s.listId, activeVersion: s.activeVersion, versions: s.versions.map((v) => summary(v as never)) };
+      return {
+        listId: s.listId,
+        activeVersion: s.activeVersion,
+        versions: s.versions.map((v) => summary(v as never)),
+      };
     },
   );
 
@@ -63,8 +108,13 @@ export async function listRoutes(app: FastifyInstance): Promise<void> {
       config: { permission: "lists:read" },
       schema: {
         tags: ["lists"],
-        summary: "One version with its full diff (added, removed, changed addresses) and parser report",
-        params: { type: "object", properties: { ...listParams.properties, version: { type: "integer", minimum: 1 } }, required: ["listId", "version"] },
+        summary:
+          "One version with its full diff (added, removed, changed addresses) and parser report",
+        params: {
+          type: "object",
+          properties: { ...listParams.properties, version: { type: "integer", minimum: 1 } },
+          required: ["listId", "version"],
+        },
         response: problemResponses(401, 403, 404, 503),
       },
     },
@@ -76,7 +126,11 @@ export async function listRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.post<{ Params: { listId: string }; Querystring: { format: ListFormat; force?: boolean; source?: string }; Body: string }>(
+  app.post<{
+    Params: { listId: string };
+    Querystring: { format: ListFormat; force?: boolean; source?: string };
+    Body: string;
+  }>(
     "/v1/lists/:listId/import",
     {
       config: { permission: "lists:write" },
@@ -104,7 +158,8 @@ export async function listRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const l = need();
-      if (typeof req.body !== "string" || req.body.length === 0) throw badRequest("the body must be the list file (text)");
+      if (typeof req.body !== "string" || req.body.length === 0)
+        throw badRequest("the body must be the list file (text)");
       const dir = await mkdtemp(join(tmpdir(), "chainscreen-list-"));
       const path = join(dir, "list");
       try {

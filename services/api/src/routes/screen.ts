@@ -56,7 +56,12 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
                 ],
               },
             },
-            chain: { type: "string", minLength: 1, maxLength: 32, description: "Default chain for plain strings" },
+            chain: {
+              type: "string",
+              minLength: 1,
+              maxLength: 32,
+              description: "Default chain for plain strings",
+            },
             at: { type: "string", description: "Point in time (ISO 8601 or Unix ms); default now" },
           },
         },
@@ -104,7 +109,16 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
         const n = normalizeAddress(chain, input);
         if (!n.ok) {
           invalid++;
-          return { input, chain: chain ?? null, family: null, address: null, valid: false, error: n.error, listed: false, matches: [] };
+          return {
+            input,
+            chain: chain ?? null,
+            family: null,
+            address: null,
+            valid: false,
+            error: n.error,
+            listed: false,
+            matches: [],
+          };
         }
         const m = watchlist.lookup(n.family, n.address, at);
         if (m.length > 0) {
@@ -141,7 +155,14 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
         ],
       }).catch((err: unknown) => log.warn({ err }, "screening record insert failed"));
       req.auditRows = results.length;
-      return { screeningId, at: new Date(at).toISOString(), screened: results.length, hits, invalid, results };
+      return {
+        screeningId,
+        at: new Date(at).toISOString(),
+        screened: results.length,
+        hits,
+        invalid,
+        results,
+      };
     },
   );
 
@@ -193,7 +214,10 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
           additionalProperties: false,
           properties: { limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
         },
-        response: { 200: { type: "object", properties: { items: { type: "array", items: ScreeningSchema } } }, ...problemResponses(400, 401, 403) },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: ScreeningSchema } } },
+          ...problemResponses(400, 401, 403),
+        },
       },
     },
     async (req) => {
@@ -217,7 +241,11 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags: ["screening"],
         summary: "One screening (404 for another tenant's)",
-        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
+        params: {
+          type: "object",
+          properties: { id: { type: "string", maxLength: 64 } },
+          required: ["id"],
+        },
         response: { 200: ScreeningSchema, ...problemResponses(401, 403, 404) },
       },
     },

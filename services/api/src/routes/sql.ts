@@ -11,7 +11,6 @@ const FORMATS = {
   csv: { ch: "CSVWithNames", type: "text/csv; charset=utf-8", header: 1 },
 } as const;
 
-
 /** POST /v1/sql: read-only analyst SQL, streamed, limited and audited. */
 export async function sqlRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: { query: string; format?: keyof typeof FORMATS } }>(
@@ -51,7 +50,10 @@ export async function sqlRoutes(app: FastifyInstance): Promise<void> {
       // Audited as "sql" whether it runs or is refused.
       req.auditAction = "sql";
       const check = checkSql(req.body.query);
-      if (!check.ok) throw badRequest(`query refused: ${check.reason}`, [{ field: "query", message: check.reason }]);
+      if (!check.ok)
+        throw badRequest(`query refused: ${check.reason}`, [
+          { field: "query", message: check.reason },
+        ]);
       const fmt = FORMATS[req.body.format ?? "ndjson"];
       let res: Awaited<ReturnType<typeof app.deps.chSql.exec>>;
       try {
@@ -66,7 +68,11 @@ export async function sqlRoutes(app: FastifyInstance): Promise<void> {
         if (err instanceof ClickHouseError) {
           // ClickHouse explains what is wrong (syntax, unknown table, not allowed for readonly).
           const msg = err.message.replace(/\s*\(version [^)]*\)\s*$/, "");
-          const status = ["READONLY", "ACCESS_DENIED", "NOT_ENOUGH_PRIVILEGES"].includes(err.type ?? "") ? 403 : 400;
+          const status = ["READONLY", "ACCESS_DENIED", "NOT_ENOUGH_PRIVILEGES"].includes(
+            err.type ?? "",
+          )
+            ? 403
+            : 400;
           throw new HttpProblem(status, status === 403 ? "forbidden" : "invalid-query", msg, {
             clickhouseCode: err.code,
             clickhouseType: err.type,
@@ -75,8 +81,8 @@ export async function sqlRoutes(app: FastifyInstance): Promise<void> {
         throw err;
       }
       const counter = lineCounter((n) => {
-          req.auditRows = Math.max(0, n - fmt.header);
-        });
+        req.auditRows = Math.max(0, n - fmt.header);
+      });
       reply.type(fmt.type);
       return reply.send(res.stream.pipe(counter));
     },

@@ -20,7 +20,8 @@ interface RangeQuery {
 function range(q: RangeQuery): { fromMs: number; toMs: number } {
   const toMs = q.to ? parseTime("to", q.to) : Date.now() + 86_400_000;
   const fromMs = q.from ? parseTime("from", q.from) : 0;
-  if (!(fromMs < toMs)) throw badRequest("to must be after from", [{ field: "to", message: "before from" }]);
+  if (!(fromMs < toMs))
+    throw badRequest("to must be after from", [{ field: "to", message: "before from" }]);
   return { fromMs, toMs };
 }
 
@@ -28,13 +29,20 @@ function range(q: RangeQuery): { fromMs: number; toMs: number } {
 export async function statsRoutes(app: FastifyInstance): Promise<void> {
   const { ch } = app.deps;
 
-  app.get<{ Querystring: RangeQuery & { by?: keyof typeof DIMENSIONS; interval?: keyof typeof BUCKETS; top?: number } }>(
+  app.get<{
+    Querystring: RangeQuery & {
+      by?: keyof typeof DIMENSIONS;
+      interval?: keyof typeof BUCKETS;
+      top?: number;
+    };
+  }>(
     "/v1/stats/volume",
     {
       config: { permission: "stats:read" },
       schema: {
         tags: ["stats"],
-        summary: "Flagged volume (USD and flow count) over time per chain, exchange, programme, severity or exposure",
+        summary:
+          "Flagged volume (USD and flow count) over time per chain, exchange, programme, severity or exposure",
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -43,7 +51,13 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
             to: { type: "string" },
             by: { type: "string", enum: Object.keys(DIMENSIONS), default: "chain" },
             interval: { type: "string", enum: Object.keys(BUCKETS), default: "month" },
-            top: { type: "integer", minimum: 1, maximum: 50, default: 8, description: "Keys kept; the rest are summed as (other)" },
+            top: {
+              type: "integer",
+              minimum: 1,
+              maximum: 50,
+              default: 8,
+              description: "Keys kept; the rest are summed as (other)",
+            },
           },
         },
         response: {
@@ -87,9 +101,18 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
       const rows = await rs.json<{ bucket: string; key: string; flows: string; usd: number }>();
       // Keep the top keys by total value; fold the rest into "(other)" so charts stay readable.
       const totals = new Map<string, number>();
-      for (const r of rows) totals.set(r.key, (totals.get(r.key) ?? 0) + Number(r.usd) + Number(r.flows) * 1e-9);
-      const keep = new Set([...totals].sort((a, b) => b[1] - a[1]).slice(0, req.query.top ?? 8).map(([k]) => k));
-      const merged = new Map<string, { bucket: string; key: string; flows: number; valueUsd: number }>();
+      for (const r of rows)
+        totals.set(r.key, (totals.get(r.key) ?? 0) + Number(r.usd) + Number(r.flows) * 1e-9);
+      const keep = new Set(
+        [...totals]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, req.query.top ?? 8)
+          .map(([k]) => k),
+      );
+      const merged = new Map<
+        string,
+        { bucket: string; key: string; flows: number; valueUsd: number }
+      >();
       for (const r of rows) {
         const key = keep.has(r.key) ? r.key : "(other)";
         const k = `${r.bucket}|${key}`;
@@ -156,10 +179,23 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
                   AND status != 'retracted' AND counterparty != ''
                   AND ({e:String} = '' OR exposure = {e:String})
                 GROUP BY counterparty ORDER BY usd DESC, flows DESC, counterparty LIMIT {lim:UInt32}`,
-        query_params: { f: fromMs, t: toMs, e: req.query.exposure ?? "", lim: req.query.limit ?? 20 },
+        query_params: {
+          f: fromMs,
+          t: toMs,
+          e: req.query.exposure ?? "",
+          lim: req.query.limit ?? 20,
+        },
         format: "JSONEachRow",
       });
-      const rows = await rs.json<{ counterparty: string; any_chain: string; flows: string; usd: number; min_hops: number; ents: string[]; last: string }>();
+      const rows = await rs.json<{
+        counterparty: string;
+        any_chain: string;
+        flows: string;
+        usd: number;
+        min_hops: number;
+        ents: string[];
+        last: string;
+      }>();
       req.auditRows = rows.length;
       return {
         items: rows.map((r) => ({

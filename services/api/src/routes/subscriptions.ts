@@ -30,7 +30,6 @@ export interface AlertsDeps {
   ssrf?: SsrfPolicy;
 }
 
-
 const jsonSchema = (s: z.ZodType) => {
   const j = z.toJSONSchema(s, { target: "openapi-3.0", io: "input" }) as Record<string, unknown>;
   delete j.$schema;
@@ -46,7 +45,14 @@ const idParams = {
 const tenantQuery = {
   type: "object",
   additionalProperties: false,
-  properties: { tenantId: { type: "string", minLength: 1, maxLength: 128, description: "Admins only: act for this tenant" } },
+  properties: {
+    tenantId: {
+      type: "string",
+      minLength: 1,
+      maxLength: 128,
+      description: "Admins only: act for this tenant",
+    },
+  },
 } as const;
 
 /**
@@ -56,7 +62,8 @@ const tenantQuery = {
 function actingTenant(req: FastifyRequest, p: Principal): string {
   const q = (req.query ?? {}) as { tenantId?: string };
   if (q.tenantId && q.tenantId !== p.tenantId) {
-    if (p.role !== "admin") throw new HttpProblem(403, "forbidden", "only admins may act for another tenant");
+    if (p.role !== "admin")
+      throw new HttpProblem(403, "forbidden", "only admins may act for another tenant");
     return q.tenantId;
   }
   return p.tenantId;
@@ -77,27 +84,48 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
   const visible = async (req: FastifyRequest, id: string) => {
     const p = who(req);
     const a = need();
-    const s = p.role === "admin" ? await a.store.getSubscription(id) : await getSubscription(a, p.tenantId, id);
+    const s =
+      p.role === "admin"
+        ? await a.store.getSubscription(id)
+        : await getSubscription(a, p.tenantId, id);
     if (!s || s.deleted) throw notFound(`no subscription ${id}`);
     return s;
   };
   const parse = <T extends z.ZodType>(schema: T, body: unknown): z.output<T> => {
     const r = schema.safeParse(body);
     if (!r.success) {
-      const errors = r.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message }));
-      throw badRequest(`invalid subscription: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`, errors);
+      const errors = r.error.issues.map((i) => ({
+        field: i.path.join(".") || "body",
+        message: i.message,
+      }));
+      throw badRequest(
+        `invalid subscription: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`,
+        errors,
+      );
     }
     return r.data;
   };
   const tags = ["subscriptions"];
   const cfg = { permission: "subscriptions:manage" } as const;
 
-  app.get("/v1/subscriptions", { config: cfg, schema: { tags, summary: "The tenant's subscriptions", querystring: tenantQuery, response: problemResponses(401, 403, 503) } }, async (req) => {
-    const p = who(req);
-    const items = await listSubscriptions(need(), actingTenant(req, p));
-    req.auditRows = items.length;
-    return { items };
-  });
+  app.get(
+    "/v1/subscriptions",
+    {
+      config: cfg,
+      schema: {
+        tags,
+        summary: "The tenant's subscriptions",
+        querystring: tenantQuery,
+        response: problemResponses(401, 403, 503),
+      },
+    },
+    async (req) => {
+      const p = who(req);
+      const items = await listSubscriptions(need(), actingTenant(req, p));
+      req.auditRows = items.length;
+      return { items };
+    },
+  );
 
   app.post(
     "/v1/subscriptions",
@@ -123,7 +151,15 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { id: string } }>(
     "/v1/subscriptions/:id",
-    { config: cfg, schema: { tags, summary: "One subscription (404 for another tenant's)", params: idParams, response: problemResponses(401, 403, 404, 503) } },
+    {
+      config: cfg,
+      schema: {
+        tags,
+        summary: "One subscription (404 for another tenant's)",
+        params: idParams,
+        response: problemResponses(401, 403, 404, 503),
+      },
+    },
     async (req) => publicView(await visible(req, req.params.id)),
   );
 
@@ -131,7 +167,13 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
     "/v1/subscriptions/:id",
     {
       config: cfg,
-      schema: { tags, summary: "Update a subscription", params: idParams, body: jsonSchema(SubscriptionPatch), response: problemResponses(400, 401, 403, 404, 503) },
+      schema: {
+        tags,
+        summary: "Update a subscription",
+        params: idParams,
+        body: jsonSchema(SubscriptionPatch),
+        response: problemResponses(400, 401, 403, 404, 503),
+      },
     },
     async (req) => {
       const s = await visible(req, req.params.id);
@@ -143,7 +185,15 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { id: string } }>(
     "/v1/subscriptions/:id",
-    { config: cfg, schema: { tags, summary: "Delete a subscription", params: idParams, response: problemResponses(401, 403, 404, 503) } },
+    {
+      config: cfg,
+      schema: {
+        tags,
+        summary: "Delete a subscription",
+        params: idParams,
+        response: problemResponses(401, 403, 404, 503),
+      },
+    },
     async (req, reply) => {
       const s = await visible(req, req.params.id);
       await deleteSubscription(need(), s.tenantId, s.id);
@@ -183,11 +233,20 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
     const p = who(req);
     const q = (req.query ?? {}) as { tenantId?: string };
     if (p.role === "admin") return { tenantId: q.tenantId ?? null };
-    if (q.tenantId && q.tenantId !== p.tenantId) throw new HttpProblem(403, "forbidden", "only admins may act for another tenant");
+    if (q.tenantId && q.tenantId !== p.tenantId)
+      throw new HttpProblem(403, "forbidden", "only admins may act for another tenant");
     return { tenantId: p.tenantId };
   };
 
-  app.get<{ Querystring: { from?: string; to?: string; subscriptionId?: string; limit?: number; tenantId?: string } }>(
+  app.get<{
+    Querystring: {
+      from?: string;
+      to?: string;
+      subscriptionId?: string;
+      limit?: number;
+      tenantId?: string;
+    };
+  }>(
     "/v1/alerts",
     {
       config: alertCfg,
@@ -226,12 +285,22 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { id: string }; Querystring: { tenantId?: string } }>(
     "/v1/alerts/:id",
-    { config: alertCfg, schema: { tags: alertTags, summary: "One alert with its delivery attempts (404 for another tenant's)", params: idParams, querystring: tenantQuery, response: problemResponses(401, 403, 404, 503) } },
+    {
+      config: alertCfg,
+      schema: {
+        tags: alertTags,
+        summary: "One alert with its delivery attempts (404 for another tenant's)",
+        params: idParams,
+        querystring: tenantQuery,
+        response: problemResponses(401, 403, 404, 503),
+      },
+    },
     async (req) => {
       const scope = scopeOf(req);
       const a = need();
       const alert = await a.store.getAlert(req.params.id);
-      if (!alert || (scope.tenantId !== null && alert.tenantId !== scope.tenantId)) throw notFound(`no alert ${req.params.id}`);
+      if (!alert || (scope.tenantId !== null && alert.tenantId !== scope.tenantId))
+        throw notFound(`no alert ${req.params.id}`);
       const deliveries = await listDeliveries(a.store, scope, { alertId: alert.id, limit: 100 });
       return { alert, deliveries };
     },
@@ -239,20 +308,38 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Params: { id: string }; Querystring: { tenantId?: string } }>(
     "/v1/alerts/:id/redeliver",
-    { config: alertCfg, schema: { tags: alertTags, summary: "Deliver an alert again (same event id)", params: idParams, querystring: tenantQuery, response: problemResponses(401, 403, 404, 503) } },
+    {
+      config: alertCfg,
+      schema: {
+        tags: alertTags,
+        summary: "Deliver an alert again (same event id)",
+        params: idParams,
+        querystring: tenantQuery,
+        response: problemResponses(401, 403, 404, 503),
+      },
+    },
     async (req, reply) => {
       const scope = scopeOf(req);
       const a = need();
-      if (!a.queues) throw new HttpProblem(503, "unavailable", "redelivery is not configured (no queue connection)");
+      if (!a.queues)
+        throw new HttpProblem(
+          503,
+          "unavailable",
+          "redelivery is not configured (no queue connection)",
+        );
       const alert = await a.store.getAlert(req.params.id);
-      if (!alert || (scope.tenantId !== null && alert.tenantId !== scope.tenantId)) throw notFound(`no alert ${req.params.id}`);
+      if (!alert || (scope.tenantId !== null && alert.tenantId !== scope.tenantId))
+        throw notFound(`no alert ${req.params.id}`);
       const deliveryId = await replayAlert({ store: a.store, queues: a.queues }, scope, alert.id);
       req.auditAction = "alert.redeliver";
       return reply.code(202).send({ deliveryId });
     },
   );
 
-  app.post<{ Body: { from: string; to: string; subscriptionId?: string; deadOnly?: boolean }; Querystring: { tenantId?: string } }>(
+  app.post<{
+    Body: { from: string; to: string; subscriptionId?: string; deadOnly?: boolean };
+    Querystring: { tenantId?: string };
+  }>(
     "/v1/alerts/redeliver",
     {
       config: alertCfg,
@@ -277,10 +364,16 @@ export async function subscriptionRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const scope = scopeOf(req);
       const a = need();
-      if (!a.queues) throw new HttpProblem(503, "unavailable", "redelivery is not configured (no queue connection)");
+      if (!a.queues)
+        throw new HttpProblem(
+          503,
+          "unavailable",
+          "redelivery is not configured (no queue connection)",
+        );
       const from = parseTime("from", req.body.from);
       const to = parseTime("to", req.body.to);
-      if (!(from < to)) throw badRequest("to must be after from", [{ field: "to", message: "before from" }]);
+      if (!(from < to))
+        throw badRequest("to must be after from", [{ field: "to", message: "before from" }]);
       if (req.body.subscriptionId) await visible(req, req.body.subscriptionId);
       const r = await replayAlerts({ store: a.store, queues: a.queues }, scope, {
         from,
