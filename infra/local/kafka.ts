@@ -41,8 +41,12 @@ export function ensureKafkaJars(libDir: string, log: (m: string) => void = () =>
 }
 
 function clusterId(): string {
-  // KRaft wants a 16-byte UUID in URL-safe base64 without padding (22 chars).
-  return randomBytes(16).toString("base64url").slice(0, 22);
+  // KRaft wants a 16-byte UUID in URL-safe base64 without padding (22 chars). An id starting
+  // with "-" would be read by StorageTool as an option, so draw again in that case.
+  for (;;) {
+    const id = randomBytes(16).toString("base64url").slice(0, 22);
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 function writeConfig(opts: KafkaOptions): string {

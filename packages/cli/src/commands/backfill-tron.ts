@@ -99,7 +99,7 @@ export function register(program: Command): void {
           fail(errorText(err));
         } finally {
           await bus.close().catch(() => {});
-        await client.close().catch(() => {});
+          await client.close().catch(() => {});
         }
       },
     );
