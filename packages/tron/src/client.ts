@@ -117,6 +117,33 @@ export class TronHttpClient {
     });
   }
 
+  /**
+   * Runs a view function with `/wallet/triggerconstantcontract` (no transaction is broadcast) and
+   * returns its ABI-encoded result as hex, or null when the call reverted or the contract does not
+   * exist. `contract` is 41-hex; `selector` e.g. `decimals()`.
+   */
+  async callConstant(contract: string, selector: string): Promise<string | null> {
+    const path = "/wallet/triggerconstantcontract";
+    const body = {
+      owner_address: ZERO_OWNER,
+      contract_address: contract,
+      function_selector: selector,
+      parameter: "",
+    };
+    return this.call(path, body, (v) => {
+      const o = v as { result?: { result?: boolean }; constant_result?: unknown };
+      if (!o || typeof o !== "object") {
+        throw new TronResponseError("malformed Tron API response", {
+          context: { path, issue: "not an object" },
+        });
+      }
+      if (o.result?.result !== true) return null;
+      const r = Array.isArray(o.constant_result) ? o.constant_result[0] : undefined;
+      if (typeof r !== "string" || !/^[0-9a-fA-F]*$/.test(r)) return null;
+      return r.length > 0 ? r : null;
+    });
+  }
+
   private validate<T>(path: string, check: (v: unknown) => T, body: unknown): T {
     try {
       return check(body);
@@ -217,6 +244,9 @@ export class TronHttpClient {
     throw lastErr ?? new TransientError("Tron API call failed");
   }
 }
+
+// Any account can run a constant call; the zero account avoids needing a real one.
+const ZERO_OWNER = `41${"00".repeat(20)}`;
 
 function prefix(solidified: boolean): string {
   return solidified ? "/walletsolidity" : "/wallet";

@@ -1,3 +1,4 @@
+import { tronBase58ToHex } from "@chainscreen/addresses";
 import { TransientError, ValidationError } from "@chainscreen/errors";
 import type { BlockRef, BlockSource, ChainBlock } from "./block-source.js";
 import { type TronHttpClient, TronResponseError } from "./client.js";
@@ -6,6 +7,35 @@ import { TokenRegistry } from "./tokens.js";
 import type { TgBlock } from "./trongrid.js";
 
 const TRC10_ID = /^\d{7}$/;
+
+/** decimals() result: one ABI word holding a small integer, else null. */
+export function abiSmallUint(hex: string | null): number | null {
+  if (!hex || hex.length < 64) return null;
+  const n = BigInt(`0x${hex.slice(0, 64)}`);
+  return n <= 255n ? Number(n) : null;
+}
+
+/** symbol() result: an ABI `string`, or the `bytes32` some old tokens return; else null. */
+export function abiString(hex: string | null): string | null {
+  if (!hex || hex.length < 64) return null;
+  let bytes: Buffer;
+  if (hex.length === 64) {
+    bytes = Buffer.from(hex, "hex");
+    const end = bytes.indexOf(0);
+    bytes = end >= 0 ? bytes.subarray(0, end) : bytes;
+  } else {
+    const off = Number(BigInt(`0x${hex.slice(0, 64)}`)) * 2;
+    if (!Number.isSafeInteger(off) || off + 64 > hex.length) return null;
+    const len = Number(BigInt(`0x${hex.slice(off, off + 64)}`)) * 2;
+    if (!Number.isSafeInteger(len) || off + 64 + len > hex.length) return null;
+    bytes = Buffer.from(hex.slice(off + 64, off + 64 + len), "hex");
+  }
+  const s = bytes
+    .toString("utf8")
+    .replace(/[^\x20-\x7e]/g, "")
+    .trim();
+  return s.length > 0 && s.length <= 64 ? s : null;
+}
 
 /**
  * Which blocks a {@link TronBlockSource} exposes.
@@ -27,8 +57,11 @@ export interface TronSourceOptions {
   tokens?: TokenRegistry;
   /** Recompute each txID from raw_data_hex (default true). */
   verifyTxIds?: boolean;
-  /** Look up unknown TRC-10 ids with getassetissuebyid and cache them (default true). */
-  resolveTrc10?: boolean;
+  /**
+   * Look up unknown tokens once and cache them (default true): TRC-10 with getassetissuebyid,
+   * TRC-20 with decimals()/symbol() through triggerconstantcontract.
+   */
+  resolveTokens?: boolean;
   /** Blocks fetched in parallel by `blocks(from, to)` (default 8). */
   concurrency?: number;
   now?: () => number;
@@ -45,7 +78,7 @@ export class TronBlockSource implements BlockSource {
   private readonly verifyTxIds: boolean;
   private readonly concurrency: number;
   private readonly now: () => number;
-  private readonly resolveTrc10: boolean;
+  private readonly resolveTokens: boolean;
   private readonly lookups = new Map<string, Promise<void>>();
   // Solidified blocks never change, so a small cache lets header(n) followed by block(n) (what a
   // follower does) cost one getblockbynum. Tip blocks are not cached: they can be replaced.
@@ -60,7 +93,7 @@ export class TronBlockSource implements BlockSource {
     this.verifyTxIds = opts.verifyTxIds ?? true;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
     this.now = opts.now ?? Date.now;
-    this.resolveTrc10 = opts.resolveTrc10 ?? true;
+    this.resolveTokens = opts.resolveTokens ?? true;
   }
 
   private get solidified(): boolean {
@@ -134,32 +167,47 @@ export class TronBlockSource implements BlockSource {
         cause: err,
       });
     }
-    if (this.resolveTrc10) await this.fillTrc10(out);
+    if (this.resolveTokens) await this.fillTokens(out);
     return out;
   }
 
-  // TRC-10 ids are numeric strings in `asset.contract`. Unknown ones are looked up once
-  // (getassetissuebyid) and cached, also when the node does not know them; a failed lookup leaves
+  // Token metadata for transfers the registry does not know: TRC-10 ids (numeric strings in
+  // `asset.contract`) via getassetissuebyid, TRC-20 contracts (`T…`) via decimals()/symbol() constant
+  // calls. Each is looked up once and cached, also when unknown; a failed lookup leaves
   // symbol/decimals null (amounts are exact in base units either way) and is retried next time.
-  private async fillTrc10(b: ChainBlock): Promise<void> {
+  private async fillTokens(b: ChainBlock): Promise<void> {
     for (const t of b.transfers) {
       const id = t.asset.contract;
-      if (id === null || !TRC10_ID.test(id) || t.asset.decimals !== null) continue;
-      if (!this.tokens.hasTrc10(id)) {
+      if (id === null || t.asset.decimals !== null) continue;
+      const trc10 = TRC10_ID.test(id);
+      if (!trc10 && !id.startsWith("T")) continue;
+      if (trc10 ? !this.tokens.hasTrc10(id) : !this.tokens.hasTrc20(id)) {
         let pending = this.lookups.get(id);
         if (!pending) {
-          pending = this.client
-            .getAssetIssueById(id)
-            .then((m) => this.tokens.setTrc10(id, m ?? { symbol: null, decimals: null }))
+          pending = (trc10 ? this.lookupTrc10(id) : this.lookupTrc20(id))
             .catch(() => {})
             .finally(() => this.lookups.delete(id));
           this.lookups.set(id, pending);
         }
         await pending;
       }
-      const info = this.tokens.trc10Info(id);
+      const info = trc10 ? this.tokens.trc10Info(id) : this.tokens.trc20Info(id);
       t.asset = { ...t.asset, symbol: info.symbol, decimals: info.decimals };
     }
+  }
+
+  private async lookupTrc10(id: string): Promise<void> {
+    const m = await this.client.getAssetIssueById(id);
+    this.tokens.setTrc10(id, m ?? { symbol: null, decimals: null });
+  }
+
+  private async lookupTrc20(contract: string): Promise<void> {
+    const hex = tronBase58ToHex(contract);
+    const [dec, sym] = await Promise.all([
+      this.client.callConstant(hex, "decimals()"),
+      this.client.callConstant(hex, "symbol()"),
+    ]);
+    this.tokens.setTrc20(contract, { symbol: abiString(sym), decimals: abiSmallUint(dec) });
   }
 
   /** Blocks from..to inclusive, in order, fetched `concurrency` at a time. */

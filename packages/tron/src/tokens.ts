@@ -35,6 +35,11 @@ export class TokenRegistry {
     return this.trc10.get(assetId) ?? { symbol: null, decimals: null };
   }
 
+  /** True when the TRC-20 contract has an entry (also a negative one). */
+  hasTrc20(contract: string): boolean {
+    return this.trc20.has(contract);
+  }
+
   /** True when the TRC-10 id has metadata. */
   hasTrc10(assetId: string): boolean {
     return this.trc10.has(assetId);
