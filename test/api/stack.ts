@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrate } from "@chainscreen/store";
+import { inject } from "vitest";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { freePort, waitForPort } from "../../infra/local/proc.js";
 
@@ -15,6 +16,23 @@ export interface ApiStack {
 }
 
 const root = resolve(import.meta.dirname, "..", "..");
+
+/** The store started by test/global-setup.ts, when running under vitest with it. */
+function providedClickHouse(): { url: string; writerUser: string; writerPw: string; analystUser: string; analystPw: string } | null {
+  try {
+    const url = inject("clickhouseUrl");
+    if (!url) return null;
+    return {
+      url,
+      writerUser: inject("clickhouseUser"),
+      writerPw: inject("clickhousePassword"),
+      analystUser: inject("clickhouseAnalystUser"),
+      analystPw: inject("clickhouseAnalystPassword"),
+    };
+  } catch {
+    return null;
+  }
+}
 
 // Same limits as the embedded server's default analyst profile (services/clickhouse-embedded).
 const PROFILES = {
@@ -48,7 +66,14 @@ export async function startApiStack(name: string): Promise<ApiStack> {
   let url = process.env.CHAINSCREEN_TEST_CLICKHOUSE_URL;
   let writerPw = process.env.CHAINSCREEN_TEST_CLICKHOUSE_WRITER_PASSWORD ?? "";
   let analystPw = process.env.CHAINSCREEN_TEST_CLICKHOUSE_ANALYST_PASSWORD ?? "";
+  let writerUser = "writer";
+  let analystUser = "analyst";
   let stop = async () => {};
+  // Inside vitest, test/global-setup.ts provides the shared embedded store: use it.
+  const provided = providedClickHouse();
+  if (!url && provided) {
+    ({ url, writerUser, writerPw, analystUser, analystPw } = provided);
+  }
   if (!url) {
     writerPw = "writer-test-pw";
     analystPw = "analyst-test-pw";

@@ -318,6 +318,11 @@ export class TronTestChain {
   readonly blocks = new Map<number, ServedBlock>();
   /** TRC-10 assets served by getassetissuebyid, by id. */
   readonly assets = new Map<string, { name: string; abbr: string; precision: number }>();
+  /** TRC-20 contracts answering decimals()/symbol() via triggerconstantcontract, by 41-hex. */
+  readonly contracts = new Map<
+    string,
+    { symbol: string; decimals: number; bytes32Symbol?: boolean }
+  >();
   head = -1;
   solidified = -1;
   private salt = 0;

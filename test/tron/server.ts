@@ -171,6 +171,40 @@ export async function startTronTestServer(opts: TronTestServerOptions): Promise<
           }),
         );
       }
+      case "triggerconstantcontract": {
+        const c = chain.contracts.get(String(params.contract_address ?? "").toLowerCase());
+        if (!c) {
+          return send(
+            res,
+            200,
+            JSON.stringify({
+              result: {
+                code: "CONTRACT_VALIDATE_ERROR",
+                message: Buffer.from("No contract or not a smart contract").toString("hex"),
+              },
+            }),
+          );
+        }
+        const word = (n: number | bigint) => n.toString(16).padStart(64, "0");
+        const sym = Buffer.from(c.symbol, "utf8");
+        let out: string;
+        if (params.function_selector === "decimals()") out = word(c.decimals);
+        else if (params.function_selector === "symbol()") {
+          out = c.bytes32Symbol
+            ? sym.toString("hex").padEnd(64, "0")
+            : word(32) + word(sym.length) + sym.toString("hex").padEnd(64, "0");
+        } else
+          return send(
+            res,
+            200,
+            JSON.stringify({ result: { result: true }, constant_result: [""] }),
+          );
+        return send(
+          res,
+          200,
+          JSON.stringify({ result: { result: true }, energy_used: 300, constant_result: [out] }),
+        );
+      }
       case "gettransactioninfobyblocknum": {
         const b = get(num);
         // java-tron answers an empty list for a block it has no receipts for.

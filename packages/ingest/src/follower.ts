@@ -284,7 +284,14 @@ export class ChainFollower {
     // Records put and pruned in the same commit need no put at all.
     const put = c.put.filter((b) => !pruned.has(b.ref.number));
     const t0 = performance.now();
-    await this.opts.store.commit(chain, { events: c.events, put, remove });
+    try {
+      await this.opts.store.commit(chain, { events: c.events, put, remove });
+    } catch (err) {
+      // The outcome is unknown (a commit may succeed while its answer is lost): re-read the
+      // durable state before the next step instead of trusting memory.
+      this.restored = false;
+      throw err;
+    }
     this.metrics.commitSeconds.observe({ chain }, (performance.now() - t0) / 1000);
     this.blocks = all.filter((b) => !pruned.has(b.ref.number));
     for (const e of c.events) this.metrics.transfers.inc({ chain, kind: e.kind, status: e.status });

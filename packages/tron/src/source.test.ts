@@ -187,6 +187,47 @@ describe("transfer kinds over HTTP", () => {
   });
 });
 
+describe("TRC-20 metadata", () => {
+  it("reads decimals() and symbol() once per unknown contract, bytes32 symbols and missing contracts included", async () => {
+    const tkx = account("token-tkx");
+    const old = account("token-old");
+    const ghost = account("not-a-contract");
+    const chain = new TronTestChain();
+    chain.contracts.set(tkx, { symbol: "TKX", decimals: 18 });
+    chain.contracts.set(old, { symbol: "OLD", decimals: 8, bytes32Symbol: true });
+    chain.add(
+      [
+        { kind: "trc20", from: a, token: tkx, to: b, amount: 10n ** 20n },
+        { kind: "trc20", from: a, token: old, to: b, amount: 3n },
+        { kind: "trc20", from: a, token: ghost, to: b, amount: 4n },
+        { kind: "trc20", from: b, token: tkx, to: a, amount: 1n },
+      ],
+      { number: 20 },
+    );
+    chain.solidify(20);
+    const server = await startTronTestServer({ chain });
+    try {
+      const src = new TronBlockSource({ client: new TronHttpClient({ urls: [server.url] }) });
+      const got = (await src.block(20)).transfers.map((t) => [
+        t.amount,
+        t.asset.symbol,
+        t.asset.decimals,
+      ]);
+      expect(got).toEqual([
+        ["100000000000000000000", "TKX", 18],
+        ["3", "OLD", 8],
+        ["4", null, null],
+        ["1", "TKX", 18],
+      ]);
+      expect(server.requests.get("/wallet/triggerconstantcontract")).toBe(6);
+      await src.block(20);
+      expect(server.requests.get("/wallet/triggerconstantcontract")).toBe(6);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("TRC-10 metadata", () => {
   it("is looked up once per id with getassetissuebyid and cached, unknown ids included", async () => {
     const chain = new TronTestChain();

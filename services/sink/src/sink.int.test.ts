@@ -110,11 +110,12 @@ class Feed {
     private readonly n: number,
   ) {}
 
-  async run(burst = 250, pauseMs = 40): Promise<void> {
+  /** Produces transfers [from, to) (default: all) in bursts. */
+  async run(burst = 250, pauseMs = 40, from = 0, to = this.n): Promise<void> {
     const producer = await bus.producer();
-    for (let i = 0; i < this.n; i += burst) {
+    for (let i = from; i < to; i += burst) {
       const msgs: TransferV1[] = [];
-      for (let j = i; j < Math.min(this.n, i + burst); j++) {
+      for (let j = i; j < Math.min(to, i + burst); j++) {
         msgs.push(transfer(j));
         // Every 10th transfer is later retracted (reorg): same id, higher version.
         if (j % 10 === 5) msgs.push(transfer(j, "retracted", 1_700_000_000_000 + 60_000));
@@ -241,7 +242,8 @@ describe("sink: Kafka → embedded ClickHouse", () => {
     const outageMs = Number(process.env.CHAINSCREEN_TEST_CH_OUTAGE_MS ?? 5_000);
 
     const feed = new Feed(topic, 12_000);
-    const feeding = feed.run(250, 60);
+    // First half while the store is up, second half while it is down.
+    const firstHalf = feed.run(250, 60, 0, 6_000);
     const sink = startSink(store, prefix, uniqueName("sink"));
     let sinkExited = false;
     sink.once("exit", () => {
@@ -256,20 +258,22 @@ describe("sink: Kafka → embedded ClickHouse", () => {
       },
       { timeoutMs: 120_000 },
     );
+    await firstHalf;
     await stopClickHouse(server.pid);
-    const producedAtStop = feed.produced;
-    await new Promise((r) => setTimeout(r, outageMs));
+    const stoppedAt = Date.now();
+    const producedBefore = feed.produced;
+    await feed.run(250, 20, 6_000, 12_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - stoppedAt))));
     // The sink neither crashed nor dropped anything while the store was gone.
     expect(sinkExited).toBe(false);
     server = await startClickHouse({ port, dataDir });
-    await feeding;
     await waitFor(async () => (await storedState(ch)).ids === feed.expected.size, {
       timeoutMs: 180_000,
       message: "every produced id stored after the outage",
     });
     const s = await storedState(ch);
     console.log(
-      `outage ${outageMs} ms after ${producedAtStop} produced; caught up to ${feed.expected.size} ids`,
+      `outage ${outageMs} ms; ${producedBefore} messages produced before it, ${feed.produced - producedBefore} during it; caught up to ${feed.expected.size} ids`,
     );
     expect(sinkExited).toBe(false);
     expect(s.rows).toBe(feed.expected.size);

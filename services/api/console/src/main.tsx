@@ -500,6 +500,12 @@ function AddressPage({
   );
 }
 
+const usdCompact = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  notation: "compact",
+});
+
 function Dashboard() {
   const [by, setBy] = useState("chain");
   const [interval, setInterval] = useState("month");
@@ -554,7 +560,7 @@ function Dashboard() {
         <StackedBars
           title={`Flagged volume (USD) per ${by}`}
           points={series.map((s) => ({ bucket: s.bucket, key: s.key, value: s.valueUsd }))}
-          format={(v) => usd(v)}
+          format={(v) => usdCompact.format(v)}
         />
         <StackedBars
           title={`Flagged flows per ${by}`}

@@ -1,0 +1,325 @@
+/**
+ * The whole pipeline under a large generated workload: transfer.v1 → Kafka → tagger (1M-entry
+ * watchlist, indirect exposure on) → sink → embedded ClickHouse, and flags → alerter → signed
+ * webhooks. The services run as real child processes (same mains and env as `npm start`).
+ *
+ * Transfers are produced straight to transfer.v1 (what ingest-evm writes), not mined on anvil:
+ * anvil mines a few hundred transactions per second at best, so millions of transfers can only be
+ * generated at the bus. Ingest has its own benchmark (`npm run bench -- evm`).
+ *
+ * Phases, all in one run:
+ *   1. bus ceiling: validated consume of the same transfer topic by a fresh group (bench/kafka.ts
+ *      logic), measured after the pipeline drained, so it reads exactly the bytes the pipeline read;
+ *   2. throughput: N transfers produced as fast as the producer goes; end-to-end = N / (first
+ *      produce → last transfer row stored and all flags stored);
+ *   3. latency: paced listed-sender transfers on top of light traffic; block-to-alert = webhook
+ *      arrival − the transfer's timestamp (set at production, i.e. at "confirmation").
+ *
+ *   npm run bench -- pipeline [--transfers 5000000] [--entries 1000000] [--pool 1000000]
+ *                              [--latency-seconds 30] [--latency-rate 200]
+ */
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
+import { consume, KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
+import { silentLogger } from "@chainscreen/logger";
+import { Topics, TransferV1, transferId, watchlistKey } from "@chainscreen/schema";
+import { createStoreClient, migrate } from "@chainscreen/store";
+import { WebhookHeaders } from "@chainscreen/webhook-verify";
+import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
+import { freePort, repoRoot, sleep } from "../infra/local/index.js";
+import { Supervisor } from "../infra/local/supervisor.js";
+import { benchInfra, percentile, table } from "./lib.js";
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? def) : def;
+};
+const N = Number(arg("transfers", "5000000"));
+const ENTRIES = Number(arg("entries", "1000000"));
+const POOL = Number(arg("pool", "1000000"));
+const LAT_S = Number(arg("latency-seconds", "30"));
+const LAT_RATE = Number(arg("latency-rate", "200"));
+const LISTED_SENDERS = 1_000;
+const say = (m: string) => console.error(`[bench] ${m}`);
+
+const hex40 = (prefix: string, i: number) =>
+  `0x${prefix}${i.toString(16).padStart(40 - prefix.length, "0")}`;
+const listedAddr = (i: number) => hex40("a", i);
+const poolAddr = (i: number) => hex40("b", i);
+
+/** ~1 in 1,000 transfers leaves a listed address (direct flag, seeds exposure); the rest are pool noise. */
+function transfer(i: number, ts: number, listed = i % 1_000 === 7) {
+  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
+  return {
+    type: "transfer.v1",
+    id: transferId("ethereum", txHash, "token", 3),
+    chain: "ethereum",
+    kind: "token",
+    txHash,
+    index: "3",
+    blockNumber: 19_000_000 + (i >> 7),
+    blockHash: null,
+    timestamp: ts,
+    from: listed ? listedAddr((i * 7919) % LISTED_SENDERS) : poolAddr((i * 2654435761) % POOL),
+    to: poolAddr((i * 40503 + 17) % POOL),
+    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
+    amount: String(1_000_000 + i),
+    status: "confirmed",
+    source: "bench",
+    observedAt: ts,
+  } as const;
+}
+
+function rssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const infra = await benchInfra("pipeline");
+const dataDir = join(repoRoot, ".data", `bench-pipeline-ch-${process.pid}`);
+const chPort = await freePort();
+const ch = await startClickHouse({ port: chPort, dataDir, writerPool: 4 }, say);
+const prefix = `bench${Date.now()}`;
+const database = prefix;
+const t = (n: string) => topicName(n, prefix);
+const bus = new KafkaBus({ brokers: infra.kafkaBrokers.split(","), clientId: "bench-pipeline" }, silentLogger());
+const sup = new Supervisor({ write: () => true } as unknown as NodeJS.WritableStream);
+const deliveries: number[] = [];
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const at = Date.now();
+    try {
+      const a = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { transfer: { timestamp: number } };
+      if (req.headers[WebhookHeaders.eventId]) deliveries.push(at - a.transfer.timestamp);
+    } catch {
+      // counted as nothing: the bench only measures well-formed deliveries
+    }
+    res.writeHead(200).end("ok");
+  });
+});
+
+try {
+  const store = { url: ch.url, username: ch.users.writer.user, password: ch.users.writer.password, database };
+  await migrate(store);
+  const client = createStoreClient(store);
+  await bus.ensureTopics(
+    standardTopics(prefix, 8).filter((x) => x.topic !== t(Topics.exposure)),
+  );
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  // Only severe (direct sanctioned) flags become webhooks: ~1 per 1,000 transfers.
+  await createSubscription({ store: new ClickHouseAlertsStore(client) }, "bench-bank", {
+    name: "bench",
+    url: hook,
+    filters: { minSeverity: "severe" },
+  });
+
+  // 1M-entry watchlist on the compacted topic (the first LISTED_SENDERS of them actually send).
+  say(`publishing ${ENTRIES.toLocaleString()} watchlist entries`);
+  const wl = await bus.producer({ chunkSize: 10_000 });
+  const now = Date.now();
+  for (let s = 0; s < ENTRIES; s += 50_000) {
+    const batch = [];
+    for (let i = s; i < Math.min(ENTRIES, s + 50_000); i++) {
+      const address = listedAddr(i);
+      batch.push({
+        key: watchlistKey("bench", "evm", address),
+        value: {
+          type: "watchlist.v1",
+          listId: "bench",
+          listVersion: 1,
+          listHash: "0".repeat(64),
+          family: "evm",
+          address,
+          code: null,
+          entityName: `ENTITY ${i}`,
+          programmes: ["CYBER2"],
+          category: "sanctioned",
+          severity: "severe",
+          records: [{ code: null, entityName: `ENTITY ${i}`, entityId: null, programmes: ["CYBER2"], category: "sanctioned", severity: "severe", label: null, designatedAt: null }],
+          listedFrom: null,
+          listedUntil: null,
+          publishedAt: now,
+        },
+      });
+    }
+    await wl.send(t(Topics.watchlist), batch);
+  }
+  await wl.disconnect();
+
+  const rulesFile = join(dataDir, "rules.json");
+  writeFileSync(rulesFile, JSON.stringify({ indirect: { maxSourcesPerAddress: 10_000, maxOutflowsPerAddress: 10_000 } }));
+  const tsx = join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs");
+  const common = { KAFKA_BROKERS: infra.kafkaBrokers, LOG_LEVEL: "warn", KAFKAJS_NO_PARTITIONER_WARNING: "1" };
+  const chEnv = { CLICKHOUSE_URL: ch.url, CLICKHOUSE_USER: store.username, CLICKHOUSE_PASSWORD: store.password, CLICKHOUSE_DATABASE: database };
+  const svc = (name: string, env: Record<string, string>) =>
+    sup.start({ name, command: process.execPath, args: ["--import", tsx, join(repoRoot, "services", name, "src", "main.ts")], cwd: repoRoot, env: { ...common, ...env } });
+  svc("sink", { ...chEnv, KAFKA_TOPIC_PREFIX: prefix, SINK_GROUP_ID: `${prefix}.sink`, SINK_OPS_PORT: "0" });
+  svc("tagger", { ...chEnv, KAFKA_TOPIC_PREFIX: prefix, TAGGER_OPS_PORT: "0", TAGGER_RETRO: "false", TAGGER_RULES_FILE: rulesFile, TAGGER_WATCHLIST_TIMEOUT_S: "900" });
+  svc("alerter", { ...chEnv, KAFKA_TOPIC_PREFIX: prefix, ALERTER_GROUP_ID: `${prefix}.alerter`, REDIS_URL: infra.redisUrl, QUEUE_PREFIX: prefix, WEBHOOK_ALLOW_RANGES: "loopback", WEBHOOK_ALLOW_HTTP: "true", OPS_PORT: "0" });
+  const pids = () => Object.fromEntries(sup.running().map((r) => [r.name, r.pid]));
+  const peakRss: Record<string, number> = {};
+  const rssTimer = setInterval(() => {
+    for (const [name, pid] of Object.entries(pids())) peakRss[name] = Math.max(peakRss[name] ?? 0, rssOf(pid));
+    peakRss["clickhouse-embedded"] = Math.max(peakRss["clickhouse-embedded"] ?? 0, rssOf(ch.pid));
+  }, 1_000);
+
+  const count = async (q: string) => {
+    const rs = await client.query({ query: q, format: "JSONEachRow" });
+    const [row] = await rs.json<{ n: string }>();
+    return Number(row?.n ?? 0);
+  };
+  // Wait until the tagger loaded the list (it publishes nothing before): probe with one transfer.
+  say("waiting for the tagger to load the watchlist");
+  const probe = await bus.producer();
+  await probe.send(t(Topics.transfers), [{ key: "probe", value: transfer(N + 1, Date.now(), true) }]);
+  for (;;) {
+    if ((await bus.messageCount(t(Topics.flags))) > 0 && (await count("SELECT count() AS n FROM flags")) > 0) break;
+    await sleep(1_000);
+  }
+  const idle = { ...peakRss };
+
+  // Phase 2: throughput.
+  say(`producing ${N.toLocaleString()} transfers`);
+  const producer = await bus.producer({ chunkSize: 5_000 });
+  const t0 = performance.now();
+  const base = Date.now();
+  const lanes = 4;
+  const chunk = 100_000;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (;;) {
+        const s = next;
+        next += chunk;
+        if (s >= N) return;
+        const msgs = [];
+        for (let i = s; i < Math.min(N, s + chunk); i++) {
+          const e = transfer(i, base + i);
+          msgs.push({ key: e.id, value: JSON.stringify(e) });
+        }
+        await producer.send(t(Topics.transfers), msgs);
+      }
+    }),
+  );
+  const produceS = (performance.now() - t0) / 1000;
+  say(`produced in ${produceS.toFixed(1)} s; waiting for the store`);
+  let lastLog = 0;
+  for (;;) {
+    const n = await count("SELECT count() AS n FROM transfers");
+    if (n >= N + 1) break;
+    if (performance.now() - lastLog > 15_000) {
+      lastLog = performance.now();
+      say(`stored ${n.toLocaleString()} / ${N.toLocaleString()} transfers`);
+    }
+    await sleep(1_000);
+  }
+  // Flags settle a little after the transfers (two tagger stages): wait until the count is stable.
+  let flags = -1;
+  for (;;) {
+    const f = await count("SELECT count() AS n FROM flags");
+    const lag = await bus.lag(`${prefix}.sink.flag.v1`, t(Topics.flags)).catch(() => 1);
+    if (f === flags && lag === 0) break;
+    flags = f;
+    await sleep(3_000);
+  }
+  const e2eS = (performance.now() - t0) / 1000;
+  const rsIns = await client.query({
+    query: "SELECT count() AS n, toUnixTimestamp64Milli(min(inserted_at)) AS a, toUnixTimestamp64Milli(max(inserted_at)) AS b FROM transfers",
+    format: "JSONEachRow",
+  });
+  const [ins] = await rsIns.json<{ n: string; a: string; b: string }>();
+  const chRowsS = ins ? Number(ins.n) / Math.max(0.001, (Number(ins.b) - Number(ins.a)) / 1000) : 0;
+  const busyRss = { ...peakRss };
+
+  // Phase 3: latency, paced, the pipeline otherwise idle but for light noise.
+  say(`latency phase: ${LAT_S} s at ${LAT_RATE} transfers/s, 1 in 10 from a listed address`);
+  deliveries.length = 0;
+  const sentListed = { n: 0 };
+  const latStart = Date.now();
+  let j = N + 10;
+  while (Date.now() - latStart < LAT_S * 1000) {
+    const tick = Date.now();
+    const msgs = [];
+    for (let k = 0; k < LAT_RATE / 10; k++) {
+      const listed = j % 10 === 0;
+      if (listed) sentListed.n++;
+      const e = transfer(j++, Date.now(), listed);
+      msgs.push({ key: e.id, value: e });
+    }
+    await producer.send(t(Topics.transfers), msgs);
+    await sleep(Math.max(0, 100 - (Date.now() - tick)));
+  }
+  const latDeadline = Date.now() + 120_000;
+  while (deliveries.length < sentListed.n && Date.now() < latDeadline) await sleep(500);
+  clearInterval(rssTimer);
+  await producer.disconnect();
+  await probe.disconnect();
+
+  // Phase 1 (measured last, on the same topic): the bus ceiling for a validated consumer.
+  say("bus ceiling: validated consume of the same topic");
+  let seen = 0;
+  const total = await bus.messageCount(t(Topics.transfers));
+  const tc = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    consume(bus, {
+      groupId: `${prefix}.ceiling`,
+      topics: [t(Topics.transfers)],
+      schema: TransferV1,
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 8,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      handleBatch: async (msgs) => {
+        seen += msgs.length;
+        if (seen >= total) resolve();
+      },
+    }).catch(reject);
+  });
+  const ceiling = total / ((performance.now() - tc) / 1000);
+
+  const lat = [...deliveries].sort((a, b) => a - b);
+  const e2e = N / e2eS;
+  console.log(`\npipeline: ${N.toLocaleString()} transfers, ${ENTRIES.toLocaleString()}-entry watchlist, pool ${POOL.toLocaleString()} addresses, indirect exposure on (2 hops)\n`);
+  table([
+    {
+      "produce tx/s": Math.round(N / produceS),
+      "end-to-end tx/s": Math.round(e2e),
+      "bus ceiling msg/s": Math.round(ceiling),
+      "ratio": `${((100 * e2e) / ceiling).toFixed(0)}%`,
+      "ClickHouse rows/s": Math.round(chRowsS),
+      "flags stored": flags,
+      "end-to-end s": e2eS.toFixed(1),
+    },
+  ]);
+  console.log("\nblock-to-alert latency (webhook arrival − transfer timestamp), paced phase");
+  table([
+    {
+      alerts: `${lat.length} / ${sentListed.n}`,
+      "p50 ms": percentile(lat, 50),
+      "p95 ms": percentile(lat, 95),
+      "p99 ms": percentile(lat, 99),
+      "max ms": lat.at(-1) ?? Number.NaN,
+    },
+  ]);
+  console.log("\nresident memory per process (MB): idle after list load / peak over the run");
+  table(Object.keys(busyRss).map((name) => ({ process: name, "idle MB": idle[name] ?? 0, "peak MB": busyRss[name] ?? 0 })));
+  await client.close();
+} finally {
+  await sup.stopAll(20_000).catch(() => {});
+  receiver.close();
+  await bus.close().catch(() => {});
+  await stopClickHouse(ch.pid, 10_000).catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
+  await infra.cleanup();
+}
