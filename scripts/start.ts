@@ -40,7 +40,9 @@ const t0 = Date.now();
 for (const [name, port] of Object.entries(ports)) {
   if (name === "anvil" && !demo) continue;
   if (await canConnect(port)) {
-    say(`port ${port} (${name}) is already in use: stop what runs there or set ${name.toUpperCase()}_PORT`);
+    say(
+      `port ${port} (${name}) is already in use: stop what runs there or set ${name.toUpperCase()}_PORT`,
+    );
     process.exit(1);
   }
 }
@@ -49,22 +51,45 @@ mkdirSync(dataDir, { recursive: true });
 // 1. Infrastructure.
 say(`starting Kafka, Redis and embedded ClickHouse under ${dataDir}`);
 const [infra, ch] = await Promise.all([
-  startLocalInfra({ dataDir, kafkaPort: ports.kafka, redisPort: ports.redis, redisPersistence: true, log: say }),
+  startLocalInfra({
+    dataDir,
+    kafkaPort: ports.kafka,
+    redisPort: ports.redis,
+    redisPersistence: true,
+    log: say,
+  }),
   startClickHouse({ port: ports.clickhouse, dataDir: join(dataDir, "clickhouse") }, say),
 ]);
 const chEnv = {
+  CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE ?? "chainscreen",
   CLICKHOUSE_URL: ch.url,
   CLICKHOUSE_USER: ch.users.writer.user,
   CLICKHOUSE_PASSWORD: ch.users.writer.password,
 };
-const database = env.CLICKHOUSE_DATABASE ?? "default";
-const migrated = await migrate({ url: ch.url, username: ch.users.writer.user, password: ch.users.writer.password, database });
-say(`ClickHouse migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
+const database = env.CLICKHOUSE_DATABASE ?? "chainscreen";
+const migrated = await migrate({
+  url: ch.url,
+  username: ch.users.writer.user,
+  password: ch.users.writer.password,
+  database,
+});
+say(
+  `ClickHouse migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`,
+);
 
 // 2. Demo keys and a webhook subscription for a demo bank.
-const chClient = createClient({ url: ch.url, username: ch.users.writer.user, password: ch.users.writer.password, database });
+const chClient = createClient({
+  url: ch.url,
+  username: ch.users.writer.user,
+  password: ch.users.writer.password,
+  database,
+});
 const keys = new ClickHouseKeyStore(chClient);
-const admin = generateApiKey({ tenantId: "demo-regulator", role: "admin", name: "demo admin (npm start)" });
+const admin = generateApiKey({
+  tenantId: "demo-regulator",
+  role: "admin",
+  name: "demo admin (npm start)",
+});
 const bank = generateApiKey({ tenantId: "demo-bank", role: "bank", name: "demo bank (npm start)" });
 await keys.put(admin.record);
 await keys.put(bank.record);
@@ -81,12 +106,16 @@ const receiver = createServer((req, res) => {
     received.push(event);
     let summary = "";
     try {
-      const a = JSON.parse(body) as { alert?: { severity?: string; flag?: { exposure?: { kind?: string } } } };
+      const a = JSON.parse(body) as {
+        alert?: { severity?: string; flag?: { exposure?: { kind?: string } } };
+      };
       summary = `${a.alert?.severity ?? ""}`;
     } catch {
       summary = "(unparsable body)";
     }
-    process.stdout.write(`\x1b[32mdemo-webhook      |\x1b[0m alert ${event} ${summary} signature ${ok ? "valid" : "INVALID"}\n`);
+    process.stdout.write(
+      `\x1b[32mdemo-webhook      |\x1b[0m alert ${event} ${summary} signature ${ok ? "valid" : "INVALID"}\n`,
+    );
     res.writeHead(200);
     res.end("ok");
   });
@@ -108,7 +137,14 @@ if (demo) {
   const listFile = join(dataDir, "demo-watchlist.csv");
   writeFileSync(listFile, demoWatchlistCsv(cast));
   watchlistSources = [`demo|csv|${listFile}`, watchlistSources].filter(Boolean).join(";");
-  const anvilBin = join(repoRoot, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+  const anvilBin = join(
+    repoRoot,
+    "node_modules",
+    "@foundry-rs",
+    "anvil-linux-amd64",
+    "bin",
+    "anvil",
+  );
   sup.start({
     name: "anvil",
     command: anvilBin,
@@ -116,13 +152,25 @@ if (demo) {
   });
   await waitForPort(ports.anvil, 20_000);
 }
-if (watchlistSources === "") watchlistSources = "ofac-sdn|ofac-advanced|https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML";
+if (watchlistSources === "")
+  watchlistSources =
+    "ofac-sdn|ofac-advanced|https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML";
 
 // 4. Services, in start order: sinks and screeners before sources; shutdown runs in reverse.
-const common = { KAFKA_BROKERS: infra.kafkaBrokers, LOG_LEVEL: env.LOG_LEVEL ?? "info", KAFKAJS_NO_PARTITIONER_WARNING: "1" };
+const common = {
+  KAFKA_BROKERS: infra.kafkaBrokers,
+  LOG_LEVEL: env.LOG_LEVEL ?? "info",
+  KAFKAJS_NO_PARTITIONER_WARNING: "1",
+};
 const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
 const service = (name: string, extra: Record<string, string>) =>
-  sup.start({ name, command: tsx, args: [join(repoRoot, "services", name, "src", "main.ts")], cwd: repoRoot, env: { ...common, ...extra } });
+  sup.start({
+    name,
+    command: tsx,
+    args: [join(repoRoot, "services", name, "src", "main.ts")],
+    cwd: repoRoot,
+    env: { ...common, ...extra },
+  });
 
 service("watchlist-sync", {
   WATCHLIST_SOURCES: watchlistSources,
@@ -132,7 +180,13 @@ service("watchlist-sync", {
 });
 service("sink", { ...chEnv, SINK_OPS_PORT: "9465" });
 service("tagger", { ...chEnv, TAGGER_OPS_PORT: "9466" });
-service("alerter", { ...chEnv, REDIS_URL: infra.redisUrl, WEBHOOK_ALLOW_RANGES: "loopback", WEBHOOK_ALLOW_HTTP: "true", OPS_PORT: "9474" });
+service("alerter", {
+  ...chEnv,
+  REDIS_URL: infra.redisUrl,
+  WEBHOOK_ALLOW_RANGES: "loopback",
+  WEBHOOK_ALLOW_HTTP: "true",
+  OPS_PORT: "9474",
+});
 service("api", {
   ...chEnv,
   CLICKHOUSE_SQL_USER: ch.users.analyst.user,
@@ -145,16 +199,28 @@ service("api", {
 if (demo || evmRpc) {
   service("ingest-evm", {
     EVM_CHAIN: env.EVM_CHAIN ?? "ethereum",
+    // anvil answers with chain id 31337; a real endpoint must match the configured chain.
+    ...(demo
+      ? { EVM_CHAIN_ID: "31337" }
+      : env.EVM_CHAIN_ID
+        ? { EVM_CHAIN_ID: env.EVM_CHAIN_ID }
+        : {}),
     EVM_RPC_URLS: evmRpc || `http://127.0.0.1:${ports.anvil}`,
     EVM_CONFIRMATIONS: env.EVM_CONFIRMATIONS ?? (demo ? "1" : "12"),
-    EVM_TRACES: env.EVM_TRACES ?? (demo ? "debug" : "off"),
+    EVM_TRACES: env.EVM_TRACES ?? (demo ? "callTracer" : "off"),
     ...(env.EVM_START_BLOCK ? { EVM_START_BLOCK: env.EVM_START_BLOCK } : {}),
     OPS_PORT: "9461",
   });
 }
-if (env.BITCOIN_URLS) service("ingest-bitcoin", { BITCOIN_URLS: env.BITCOIN_URLS, OPS_PORT: "9462" });
-if (env.TRON_API_URLS) service("ingest-tron", { TRON_API_URLS: env.TRON_API_URLS, OPS_PORT: "9463" });
-if (env.EXCHANGE_ACCOUNTS) service("ingest-exchange", { EXCHANGE_DATA_DIR: join(dataDir, "ingest-exchange"), OPS_PORT: "9471" });
+if (env.BITCOIN_URLS)
+  service("ingest-bitcoin", { BITCOIN_URLS: env.BITCOIN_URLS, OPS_PORT: "9462" });
+if (env.TRON_API_URLS)
+  service("ingest-tron", { TRON_API_URLS: env.TRON_API_URLS, OPS_PORT: "9463" });
+if (env.EXCHANGE_ACCOUNTS)
+  service("ingest-exchange", {
+    EXCHANGE_DATA_DIR: join(dataDir, "ingest-exchange"),
+    OPS_PORT: "9471",
+  });
 
 // 5. Demo traffic once the chain answers.
 let traffic: TrafficGenerator | null = null;
@@ -166,11 +232,15 @@ if (demo) {
     log: (m) => say(m),
   });
   const token = await traffic.setup();
-  say(`demo chain ready: USDT-like token at ${token}, ${cast.users.length} users, ${cast.listed.length} listed sources`);
+  say(
+    `demo chain ready: USDT-like token at ${token}, ${cast.users.length} users, ${cast.listed.length} listed sources`,
+  );
   void traffic.run();
 }
 
-await waitForPort(ports.api, 60_000).catch(() => say("the API did not open its port yet; see its log lines"));
+await waitForPort(ports.api, 60_000).catch(() =>
+  say("the API did not open its port yet; see its log lines"),
+);
 say(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 process.stdout.write(`
   Console        http://127.0.0.1:${ports.api}/          (sign in with the admin key)

@@ -32,9 +32,10 @@ export interface ApiHarness {
 export async function startHarness(
   name: string,
   n = 300,
-  extra: Partial<ApiDeps> = {},
+  extraDeps: Partial<ApiDeps> | ((stack: ApiStack) => Partial<ApiDeps>) = {},
 ): Promise<ApiHarness> {
   const stack = await startApiStack(name);
+  const extra = typeof extraDeps === "function" ? extraDeps(stack) : extraDeps;
   const flags = buildFlags(n);
   if (n > 0) await seed(stack.writer, flags);
   const log = createLogger({ service: `api-test-${name}`, level: "warn" });

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrate } from "@chainscreen/store";
-import { inject } from "vitest";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { inject } from "vitest";
 import { freePort, waitForPort } from "../../infra/local/proc.js";
 
 /** ClickHouse for the API tests: a writer and a read-only analyst client on one fresh database. */
@@ -18,7 +18,13 @@ export interface ApiStack {
 const root = resolve(import.meta.dirname, "..", "..");
 
 /** The store started by test/global-setup.ts, when running under vitest with it. */
-function providedClickHouse(): { url: string; writerUser: string; writerPw: string; analystUser: string; analystPw: string } | null {
+function providedClickHouse(): {
+  url: string;
+  writerUser: string;
+  writerPw: string;
+  analystUser: string;
+  analystPw: string;
+} | null {
   try {
     const url = inject("clickhouseUrl");
     if (!url) return null;

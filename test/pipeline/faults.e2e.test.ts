@@ -96,7 +96,9 @@ describe("pipeline under faults", () => {
         case 1:
           return Buffer.from(JSON.stringify({ type: "something.v9", i }));
         case 2:
-          return Buffer.from(JSON.stringify({ type: topic.endsWith("flag.v1") ? "flag.v1" : "transfer.v1", id: "" }));
+          return Buffer.from(
+            JSON.stringify({ type: topic.endsWith("flag.v1") ? "flag.v1" : "transfer.v1", id: "" }),
+          );
         default:
           return Buffer.from([0xff, 0xfe, 0x00, i & 0xff]);
       }
@@ -115,7 +117,17 @@ describe("pipeline under faults", () => {
 
     // Push API: malformed reports are answered 4xx and never reach the bus.
     const url = `http://127.0.0.1:${p.apiPort}/v2/users/u1/transfers`;
-    const bodies = ["{not json", JSON.stringify({}), JSON.stringify({ network: "Ethereum", asset: 5 }), JSON.stringify({ network: "Ethereum", asset: "ETH", transferReference: "x", direction: "sideways" })];
+    const bodies = [
+      "{not json",
+      JSON.stringify({}),
+      JSON.stringify({ network: "Ethereum", asset: 5 }),
+      JSON.stringify({
+        network: "Ethereum",
+        asset: "ETH",
+        transferReference: "x",
+        direction: "sideways",
+      }),
+    ];
     for (const body of bodies) {
       const res = await fetch(url, {
         method: "POST",
@@ -148,14 +160,18 @@ describe("pipeline under faults", () => {
       return seen;
     };
     const complete = (seen: Map<string, Set<string>>) =>
-      [...keys].every(([topic, ks]) => ks.every((k) => (seen.get(`${topic}|${k}`)?.size ?? 0) >= (consumers[topic] ?? 1)));
+      [...keys].every(([topic, ks]) =>
+        ks.every((k) => (seen.get(`${topic}|${k}`)?.size ?? 0) >= (consumers[topic] ?? 1)),
+      );
     const dlq = await collectTopic(p.bus, p.topic(Topics.deadLetter), {
       until: (m) => complete(want(m)),
       timeoutMs: 120_000,
     });
     const seen = want(dlq);
     const missing = [...keys].flatMap(([topic, ks]) =>
-      ks.filter((k) => (seen.get(`${topic}|${k}`)?.size ?? 0) < (consumers[topic] ?? 1)).map((k) => `${topic}|${k}|${[...(seen.get(`${topic}|${k}`) ?? [])].join(",")}`),
+      ks
+        .filter((k) => (seen.get(`${topic}|${k}`)?.size ?? 0) < (consumers[topic] ?? 1))
+        .map((k) => `${topic}|${k}|${[...(seen.get(`${topic}|${k}`) ?? [])].join(",")}`),
     );
     expect(missing).toEqual([]);
     expect(p.unexpectedExits()).toEqual([]);

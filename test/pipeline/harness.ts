@@ -10,7 +10,13 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
 import { ClickHouseKeyStore, generateApiKey } from "@chainscreen/auth";
-import { type DemoCast, demoCast, demoTokenArtifact, demoWatchlistCsv, TrafficGenerator } from "@chainscreen/demo";
+import {
+  type DemoCast,
+  demoCast,
+  demoTokenArtifact,
+  demoWatchlistCsv,
+  TrafficGenerator,
+} from "@chainscreen/demo";
 import { EvmBlockSource, RpcClient } from "@chainscreen/evm";
 import { blockScopedId } from "@chainscreen/ingest";
 import { type KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
@@ -29,10 +35,10 @@ import { verify, WebhookHeaders } from "@chainscreen/webhook-verify";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { Interface, parseEther, parseUnits, toBeHex } from "ethers";
 import { startClickHouse, stopClickHouse } from "../../infra/local/clickhouse.js";
+import { kafkaLibDir } from "../../infra/local/index.js";
 import { startKafka, stopKafka } from "../../infra/local/kafka.js";
 import { freePort, pidAlive, sleep } from "../../infra/local/proc.js";
 import { startRedis, stopRedis } from "../../infra/local/redis.js";
-import { kafkaLibDir } from "../../infra/local/index.js";
 import { Supervisor } from "../../infra/local/supervisor.js";
 import { type Anvil, startAnvil } from "../evm/anvil.js";
 import { type FaultProxy, startFaultProxy } from "../evm/fault-proxy.js";
@@ -47,7 +53,14 @@ const VERBOSE = process.env.CHAINSCREEN_E2E_VERBOSE === "1";
 export const outage = (short: number, soak: number) => (SOAK ? soak : short);
 
 /** Services of the pipeline in start order (consumers before producers; shutdown reverses it). */
-export const SERVICES = ["watchlist-sync", "sink", "tagger", "alerter", "api", "ingest-evm"] as const;
+export const SERVICES = [
+  "watchlist-sync",
+  "sink",
+  "tagger",
+  "alerter",
+  "api",
+  "ingest-evm",
+] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** Confirmations the ingester waits for: traffic is confirmed once this many blocks follow it. */
@@ -97,7 +110,11 @@ export class WebhookReceiver {
         const body = Buffer.concat(chunks).toString("utf8");
         this.deliveries.push({
           eventId: String(req.headers[WebhookHeaders.eventId] ?? ""),
-          validSignature: verify(body, String(req.headers[WebhookHeaders.signature] ?? ""), this.secret).ok,
+          validSignature: verify(
+            body,
+            String(req.headers[WebhookHeaders.signature] ?? ""),
+            this.secret,
+          ).ok,
           body,
         });
         res.writeHead(200).end("ok");
@@ -184,10 +201,14 @@ export class Pipeline {
   private rng = prng(12);
   private tokenIface = new Interface(demoTokenArtifact.abi as never);
   private rulesFile = "";
+  /** Service exits while the pipeline was starting (see {@link start}). */
+  startupExits: string[] = [];
   /** Transactions sent by {@link traffic}. */
   sent = 0;
 
-  constructor(private readonly log: (m: string) => void = (m) => process.stderr.write(`[pipeline] ${m}\n`)) {
+  constructor(
+    private readonly log: (m: string) => void = (m) => process.stderr.write(`[pipeline] ${m}\n`),
+  ) {
     this.sup = new Supervisor(this.out);
   }
 
@@ -198,7 +219,12 @@ export class Pipeline {
 
   async startKafka(): Promise<void> {
     const k = await startKafka(
-      { port: this.kafka.port, controllerPort: this.kafka.controllerPort, dataDir: join(this.dataDir, "kafka"), libDir: kafkaLibDir },
+      {
+        port: this.kafka.port,
+        controllerPort: this.kafka.controllerPort,
+        dataDir: join(this.dataDir, "kafka"),
+        libDir: kafkaLibDir,
+      },
       this.log,
     );
     this.kafka.pid = k.pid;
@@ -206,14 +232,25 @@ export class Pipeline {
   }
 
   async startRedis(): Promise<void> {
-    const r = await startRedis({ port: this.redis.port, dataDir: join(this.dataDir, "redis"), persistence: true }, this.log);
+    const r = await startRedis(
+      { port: this.redis.port, dataDir: join(this.dataDir, "redis"), persistence: true },
+      this.log,
+    );
     this.redis.pid = r.pid;
     this.redis.url = r.url;
   }
 
   async startClickHouse(): Promise<void> {
-    const c = await startClickHouse({ port: this.ch.port, dataDir: join(this.dataDir, "clickhouse") }, this.log);
-    Object.assign(this.ch, { pid: c.pid, url: c.url, user: c.users.writer.user, password: c.users.writer.password });
+    const c = await startClickHouse(
+      { port: this.ch.port, dataDir: join(this.dataDir, "clickhouse") },
+      this.log,
+    );
+    Object.assign(this.ch, {
+      pid: c.pid,
+      url: c.url,
+      user: c.users.writer.user,
+      password: c.users.writer.password,
+    });
   }
 
   /** Starts infrastructure, chain, watchlist and every service; resolves once all are ready. */
@@ -226,20 +263,33 @@ export class Pipeline {
     this.apiPort = await freePort();
     await Promise.all([this.startKafka(), this.startRedis(), this.startClickHouse()]);
     this.bus = testBus(this.kafka.brokers);
-    await this.bus.ensureTopics(
-      standardTopics(this.prefix).filter((t) => t.topic !== this.topic(Topics.exposure)),
-    );
-    const store = { url: this.ch.url, username: this.ch.user, password: this.ch.password, database: this.database };
+    await this.bus.ensureTopics([
+      ...standardTopics(this.prefix).filter((t) => t.topic !== this.topic(Topics.exposure)),
+      // The ingester's checkpoint topic: compacted, one partition (it creates it otherwise, and
+      // a read right after creation can hit "does not host this topic-partition").
+      { topic: this.topic("ingest.blocks"), partitions: 1, compacted: true },
+    ]);
+    const store = {
+      url: this.ch.url,
+      username: this.ch.user,
+      password: this.ch.password,
+      database: this.database,
+    };
     await migrate(store);
     this.client = createStoreClient(store);
 
     // Bank subscription and an API key for the push endpoint.
     await this.receiver.start();
-    const sub = await createSubscription({ store: new ClickHouseAlertsStore(this.client) }, "e2e-bank", {
-      name: "e2e bank webhook",
-      url: this.receiver.url,
-      filters: { minSeverity: "low" },
-    });
+    const sub = await createSubscription(
+      { store: new ClickHouseAlertsStore(this.client) },
+      "e2e-bank",
+      {
+        name: "e2e bank webhook",
+        url: this.receiver.url,
+        // Every flag becomes an alert (behavioural p2p/structuring flags too; the default omits them).
+        filters: { minSeverity: "low", exposure: ["direct", "indirect", "behavioural"] },
+      },
+    );
     this.receiver.secret = sub.secret;
     const admin = generateApiKey({ tenantId: "e2e-bank", role: "admin", name: "e2e" });
     await new ClickHouseKeyStore(this.client).put(admin.record);
@@ -248,7 +298,11 @@ export class Pipeline {
     // Chain: anvil (automine: one block per transaction) behind a fault proxy.
     this.anvil = await startAnvil();
     this.proxy = await startFaultProxy(this.anvil.url, 3_000);
-    const gen = new TrafficGenerator({ rpcUrl: this.anvil.url, cast: this.cast, token: demoTokenArtifact });
+    const gen = new TrafficGenerator({
+      rpcUrl: this.anvil.url,
+      cast: this.cast,
+      token: demoTokenArtifact,
+    });
     this.token = await gen.setup();
 
     const listFile = join(this.dataDir, "watchlist.csv");
@@ -256,8 +310,17 @@ export class Pipeline {
     this.rulesFile = join(this.dataDir, "rules.json");
     writeFileSync(this.rulesFile, JSON.stringify(RULES));
 
-    const common = { KAFKA_BROKERS: this.kafka.brokers, LOG_LEVEL: "warn", KAFKAJS_NO_PARTITIONER_WARNING: "1" };
-    const chEnv = { CLICKHOUSE_URL: this.ch.url, CLICKHOUSE_USER: this.ch.user, CLICKHOUSE_PASSWORD: this.ch.password, CLICKHOUSE_DATABASE: this.database };
+    const common = {
+      KAFKA_BROKERS: this.kafka.brokers,
+      LOG_LEVEL: "warn",
+      KAFKAJS_NO_PARTITIONER_WARNING: "1",
+    };
+    const chEnv = {
+      CLICKHOUSE_URL: this.ch.url,
+      CLICKHOUSE_USER: this.ch.user,
+      CLICKHOUSE_PASSWORD: this.ch.password,
+      CLICKHOUSE_DATABASE: this.database,
+    };
     const env: Record<ServiceName, Record<string, string>> = {
       "watchlist-sync": {
         WATCHLIST_SOURCES: `demo|csv|${listFile}`,
@@ -266,7 +329,13 @@ export class Pipeline {
         OPS_TOPIC: this.topic(Topics.opsEvents),
         OPS_PORT: "0",
       },
-      sink: { ...chEnv, KAFKA_TOPIC_PREFIX: this.prefix, SINK_GROUP_ID: `${this.prefix}.sink`, SINK_OPS_PORT: "0", SINK_MAX_RETRY_DELAY_MS: "2000" },
+      sink: {
+        ...chEnv,
+        KAFKA_TOPIC_PREFIX: this.prefix,
+        SINK_GROUP_ID: `${this.prefix}.sink`,
+        SINK_OPS_PORT: "0",
+        SINK_MAX_RETRY_DELAY_MS: "2000",
+      },
       tagger: {
         ...chEnv,
         KAFKA_TOPIC_PREFIX: this.prefix,
@@ -327,13 +396,23 @@ export class Pipeline {
       });
       // The tagger waits for the watchlist; the watchlist must be published before traffic.
       if (name === "watchlist-sync")
-        await waitFor(async () => (await this.bus.messageCount(this.topic(Topics.watchlist))) >= this.cast.listed.length, {
-          timeoutMs: 180_000,
-          intervalMs: 500,
-          message: "watchlist-sync published nothing",
-        });
+        await waitFor(
+          async () =>
+            (await this.bus.messageCount(this.topic(Topics.watchlist))) >= this.cast.listed.length,
+          {
+            timeoutMs: 180_000,
+            intervalMs: 500,
+            message: "watchlist-sync published nothing",
+          },
+        );
     }
     await this.waitReady();
+    // Exits while everything was still starting (a broker still electing leaders of new topics)
+    // are reported, not counted: the supervisor restarts them as it would under `npm start`.
+    this.startupExits = [...this.out.exits];
+    this.out.exits.length = 0;
+    if (this.startupExits.length > 0)
+      this.log(`exits during start-up: ${this.startupExits.join(" ; ")}`);
   }
 
   /** Waits until the API answers and the ingester stored the setup blocks. */
@@ -358,11 +437,17 @@ export class Pipeline {
     if (!pid) throw new Error(`${name} is not running`);
     this.intendedExits.push(name);
     process.kill(pid, "SIGKILL");
-    await waitFor(() => { const p = this.pid(name); return p !== undefined && p !== pid; }, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      message: `${name} was not restarted`,
-    });
+    await waitFor(
+      () => {
+        const p = this.pid(name);
+        return p !== undefined && p !== pid;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        message: `${name} was not restarted`,
+      },
+    );
   }
 
   /** Sends `rounds` rounds of deterministic traffic (noise, listed payouts, hop chains, deposits). */
@@ -372,7 +457,11 @@ export class Pipeline {
     const eth = (from: string, to: string, milli: number) =>
       this.send({ from, to, value: toBeHex(parseEther("0.001") * BigInt(milli)) });
     const tok = (from: string, to: string, units: number) =>
-      this.send({ from, to: this.token, data: this.tokenIface.encodeFunctionData("transfer", [to, parseUnits(String(units), 6)]) });
+      this.send({
+        from,
+        to: this.token,
+        data: this.tokenIface.encodeFunctionData("transfer", [to, parseUnits(String(units), 6)]),
+      });
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < perRoundNoise; i++) {
         const a = pick(users);
@@ -419,11 +508,13 @@ export class Pipeline {
       log,
       traces: "off",
     });
-    const head = Number.parseInt(await this.anvil.rpc<string>("eth_blockNumber"), 16) - CONFIRMATIONS;
+    const head =
+      Number.parseInt(await this.anvil.rpc<string>("eth_blockNumber"), 16) - CONFIRMATIONS;
     const out: TransferV1[] = [];
     for (let s = 0; s <= head; s += 50) {
       for (const b of await source.blocks(s, Math.min(head, s + 49)))
-        for (const t of b.transfers) out.push({ ...t, id: blockScopedId(t.id, b.ref.hash), status: "confirmed" });
+        for (const t of b.transfers)
+          out.push({ ...t, id: blockScopedId(t.id, b.ref.hash), status: "confirmed" });
     }
     return out;
   }
@@ -438,7 +529,11 @@ export class Pipeline {
     for (const m of msgs) {
       if (m.key === null) continue;
       // Malformed messages of the burst scenario are not watchlist entries.
-      if (m.value !== null && (typeof m.value !== "object" || (m.value as { type?: string }).type !== "watchlist.v1")) continue;
+      if (
+        m.value !== null &&
+        (typeof m.value !== "object" || (m.value as { type?: string }).type !== "watchlist.v1")
+      )
+        continue;
       try {
         applyWatchlistMessage(index, m.key, m.value as WatchlistEntryV1 | null);
       } catch {
@@ -485,7 +580,9 @@ export class Pipeline {
         last.flagsWithoutAlert.length === 0
       );
     };
-    await waitFor(settled, { timeoutMs: opts.timeoutMs ?? 300_000, intervalMs: 3_000 }).catch(() => {});
+    await waitFor(settled, { timeoutMs: opts.timeoutMs ?? 300_000, intervalMs: 3_000 }).catch(
+      () => {},
+    );
     // One more look after a pause: nothing unexpected arrives late (duplicates, stray flags).
     await sleep(3_000);
     await settled().catch(() => {});
@@ -509,12 +606,17 @@ export class Pipeline {
       "SELECT if(asset_contract = '', 'native', asset_contract) AS asset, count() AS n, toString(sum(amount)) AS s FROM transfers FINAL WHERE status = 'confirmed' GROUP BY asset",
     );
     const storedIds = new Set(stored.map((r) => r.id));
-    const flags = await this.rows<{ id: string }>("SELECT id FROM flags FINAL WHERE status = 'active'");
+    const flags = await this.rows<{ id: string }>(
+      "SELECT id FROM flags FINAL WHERE status = 'active'",
+    );
     const [fc] = await this.rows<{ rows: string; distinct: string }>(
       "SELECT count() AS rows, uniqExact(id) AS distinct FROM flags FINAL WHERE status = 'active'",
     );
     const flagIds = new Set(flags.map((r) => r.id));
-    const alerts = await collectTopic(this.bus, this.topic(Topics.alerts), { until: () => false, timeoutMs: 3_000 });
+    const alerts = await collectTopic(this.bus, this.topic(Topics.alerts), {
+      until: () => false,
+      timeoutMs: 3_000,
+    });
     const alertIds = new Set<string>();
     const alertedFlags = new Set<string>();
     for (const a of alerts) {
@@ -542,7 +644,9 @@ export class Pipeline {
       alerts: alertIds.size,
       undeliveredAlerts: [...alertIds].filter((id) => !delivered.has(id)),
       flagsWithoutAlert: [...expectedFlagIds].filter((id) => !alertedFlags.has(id)),
-      notRunning: SERVICES.filter((s) => this.pid(s) === undefined || !pidAlive(this.pid(s) as number)),
+      notRunning: SERVICES.filter(
+        (s) => this.pid(s) === undefined || !pidAlive(this.pid(s) as number),
+      ),
     };
   }
 
@@ -561,7 +665,10 @@ export class Pipeline {
 
   /** Last log lines of a service (for failure messages). */
   tail(service: string, n = 30): string {
-    return this.out.lines.filter((l) => l.startsWith(service)).slice(-n).join("\n");
+    return this.out.lines
+      .filter((l) => l.startsWith(service))
+      .slice(-n)
+      .join("\n");
   }
 
   /** Stops everything this harness started. */
@@ -577,6 +684,7 @@ export class Pipeline {
       this.kafka.pid ? stopKafka(this.kafka.pid) : null,
       this.redis.pid ? stopRedis(this.redis.pid) : null,
     ]);
-    if (process.env.CHAINSCREEN_KEEP_DATA !== "1") rmSync(this.dataDir, { recursive: true, force: true });
+    if (process.env.CHAINSCREEN_KEEP_DATA !== "1")
+      rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

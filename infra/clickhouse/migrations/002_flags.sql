@@ -73,7 +73,7 @@ ENGINE = SummingMergeTree((flows, amount, value_usd))
 ORDER BY (entity, day, chain, asset, exposure);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS exposure_daily_by_entity_mv TO exposure_daily_by_entity AS
-SELECT toDate(ts) AS day, entity, chain, asset, toString(ifNull(exposure, 'none')) AS exposure,
+SELECT toDate(ts) AS day, entity, chain, asset, ifNull(toString(exposure), 'none') AS exposure,
        toUInt64(1) AS flows, amount, toDecimal128(ifNull(value_usd, 0), 6) AS value_usd
 FROM flags
 ARRAY JOIN if(empty(entity_names), ['(unnamed)'], entity_names) AS entity
@@ -114,7 +114,7 @@ ENGINE = SummingMergeTree((flows, amount, value_usd))
 ORDER BY (chain, day, asset, exposure, severity);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS exposure_daily_by_chain_mv TO exposure_daily_by_chain AS
-SELECT toDate(ts) AS day, chain, asset, toString(ifNull(exposure, 'none')) AS exposure,
+SELECT toDate(ts) AS day, chain, asset, ifNull(toString(exposure), 'none') AS exposure,
        toString(severity) AS severity, toUInt64(1) AS flows, amount,
        toDecimal128(ifNull(value_usd, 0), 6) AS value_usd
 FROM flags

@@ -1,3 +1,3 @@
 export * from "./addresses.js";
-export * from "./traffic.js";
 export { default as demoTokenArtifact } from "./token.json" with { type: "json" };
+export * from "./traffic.js";

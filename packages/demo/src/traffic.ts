@@ -75,13 +75,16 @@ export class TrafficGenerator {
       await this.rpc("anvil_setBalance", [a, toBeHex(parseEther("1000"))]);
       await this.rpc("anvil_impersonateAccount", [a]);
     }
-    // Seed token balances: listed addresses and users hold USDT.
+    // Seed token balances: listed addresses and users hold USDT. Wait for the last one so the
+    // first round does not spend balances that are still pending (anvil may mine on an interval).
+    let last: { wait(): Promise<unknown> } | null = null;
     for (const a of all) {
-      await (token.connect(deployer) as Contract).getFunction("transfer")(
+      last = await (token.connect(deployer) as Contract).getFunction("transfer")(
         a,
         parseUnits("100000", 6),
       );
     }
+    await last?.wait();
     return (await token.getAddress()).toLowerCase();
   }
 
@@ -89,20 +92,35 @@ export class TrafficGenerator {
     return xs[Math.floor(Math.random() * xs.length)] as T;
   }
 
-  private async sendEth(from: string, to: string, eth: string): Promise<void> {
+  // Explicit gas limits skip estimation, which would run against the last mined block and
+  // fail for funds that arrive in a transaction still pending.
+  private async sendEth(
+    from: string,
+    to: string,
+    eth: string,
+  ): Promise<{ wait(): Promise<unknown> }> {
     const signer = await this.provider.getSigner(from);
-    await signer.sendTransaction({ to, value: parseEther(eth) });
+    const tx = await signer.sendTransaction({ to, value: parseEther(eth), gasLimit: 21_000n });
     this.sent++;
+    return tx;
   }
 
-  private async sendToken(from: string, to: string, units: string): Promise<void> {
+  private async sendToken(
+    from: string,
+    to: string,
+    units: string,
+  ): Promise<{ wait(): Promise<unknown> }> {
     if (!this.token) throw new Error("setup() first");
     const signer = await this.provider.getSigner(from);
-    await (this.token.connect(signer) as Contract).getFunction("transfer")(
+    const tx = await (this.token.connect(signer) as Contract).getFunction("transfer")(
       to,
       parseUnits(units, 6),
+      {
+        gasLimit: 100_000n,
+      },
     );
     this.sent++;
+    return tx as { wait(): Promise<unknown> };
   }
 
   /** One round: clean noise, a payment out of a listed address, and a hop chain carrying it on. */
@@ -125,8 +143,9 @@ export class TrafficGenerator {
       this.pick(cast.users),
     ];
     if (src) {
-      await this.sendToken(src.address, hop[0] as string, "25000");
-      await this.sendToken(hop[0] as string, hop[1] as string, "20000");
+      // Each hop waits for the previous one to be mined, so funds really move along the chain.
+      await (await this.sendToken(src.address, hop[0] as string, "25000")).wait();
+      await (await this.sendToken(hop[0] as string, hop[1] as string, "20000")).wait();
       await this.sendToken(hop[1] as string, hop[2] as string, "15000");
       await this.sendEth(src.address, hop[3] as string, "3.5");
     }

@@ -159,8 +159,21 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
     opts.onRebalance?.("assigned", assignment);
   });
   consumer.on(consumer.events.REBALANCING, () => opts.onRebalance?.("revoked", []));
-  for (const topic of opts.topics)
-    await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
+  // Right after a topic is created its metadata may still be propagating ("does not host this
+  // topic-partition"): retry retriable errors for a while instead of failing the service.
+  for (const topic of opts.topics) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? false });
+        break;
+      } catch (err) {
+        const retriable = (err as { retriable?: boolean }).retriable === true;
+        if (!retriable || attempt >= 20) throw err;
+        log.warn({ topic, err: errorMessage(err) }, "subscribe failed, retrying");
+        await sleep(Math.min(5_000, 250 * 2 ** attempt));
+      }
+    }
+  }
 
   await consumer.run({
     autoCommit: false,

@@ -61,7 +61,8 @@ export class FileWatchlistStore implements WatchlistStore {
   async listIds(): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      // Only directories are lists; files beside them (e.g. the sync service's state) are not.
+      names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;

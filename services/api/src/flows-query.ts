@@ -9,6 +9,13 @@ import { normalizeAddress } from "./screening.js";
  */
 export const FLOWS_RELATION = "api_flows";
 
+/**
+ * Settings for reads of the ReplacingMergeTree-backed views: FINAL is applied per partition (a
+ * flag and its retraction share the transfer's month partition), so already merged partitions are
+ * read without merging.
+ */
+export const FLOW_QUERY_SETTINGS = { do_not_merge_across_partitions_select_final: 1 } as const;
+
 /** Severity names in increasing order (rank = index + 1). */
 export const SEVERITIES = ["low", "medium", "high", "severe"] as const;
 
@@ -141,7 +148,11 @@ export function flowsWhere(q: FlowsQuery): Sql {
     const chain = q.chain?.length === 1 ? q.chain[0] : undefined;
     const n = normalizeAddress(chain, q.address);
     if (!n.ok) throw badRequest(`address: ${n.error}`, [{ field: "address", message: n.error }]);
-    where.push("(from_address = {addr:String} OR to_address = {addr:String})");
+    // The address table's primary key finds the address's transfers; their flags are then found
+    // through the bloom index on transfer_id (every flagged transfer is stored by the sink).
+    where.push(
+      "transfer_id IN (SELECT id FROM transfers_by_address WHERE address = {addr:String}) AND (has(senders, {addr:String}) OR to_address = {addr:String})",
+    );
     params.addr = n.address;
   }
   if (q.entity !== undefined) {

@@ -1,5 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { FLOW_COLUMNS, FLOWS_RELATION, type FlowRow, flowFromRow } from "../flows-query.js";
+import {
+  FLOW_COLUMNS,
+  FLOW_QUERY_SETTINGS,
+  FLOWS_RELATION,
+  type FlowRow,
+  flowFromRow,
+} from "../flows-query.js";
 import { badRequest } from "../problem.js";
 import { normalizeAddress, type ScreenMatch } from "../screening.js";
 import { FlowSchema, iso, MatchSchema, problemResponses } from "./schemas.js";
@@ -172,7 +178,8 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
              groupUniqArray(50)(listed_address) AS srcs, groupUniqArrayArray(50)(entities) AS ents,
              toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
            FROM ${FLOWS_RELATION}
-           WHERE counterparty = {addr:String} AND ${chainCond} AND status != 'retracted'
+           WHERE transfer_id IN (SELECT id FROM transfers_by_address WHERE address = {addr:String})
+             AND counterparty = {addr:String} AND ${chainCond} AND status != 'retracted'
            GROUP BY exposure ORDER BY min_hops`,
         ),
         q<{
@@ -184,26 +191,29 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
           first: string;
           last: string;
         }>(
+          // Straight on the address-ordered table so the primary key (address, ts, …) is used.
           `SELECT counterparty, asset, count() AS transfers,
              toString(sumIf(amount, direction = 'in')) AS received,
              toString(sumIf(amount, direction = 'out')) AS sent,
              toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
-           FROM ${ADDRESS_FLOWS_RELATION}
-           WHERE address = {addr:String} AND ${chainCond} AND counterparty != ''
+           FROM transfers_by_address FINAL
+           ARRAY JOIN counterparties AS counterparty
+           WHERE address = {addr:String} AND ${chainCond} AND status != 'retracted'
            GROUP BY counterparty, asset ORDER BY transfers DESC, counterparty LIMIT {lim:UInt32}`,
           { lim: req.query.counterparties ?? 50 },
         ),
         q<FlowRow & { path: string[] }>(
           `SELECT ${FLOW_COLUMNS}, path_addresses AS path FROM ${FLOWS_RELATION}
-           WHERE (from_address = {addr:String} OR to_address = {addr:String}) AND ${chainCond}
+           WHERE transfer_id IN (SELECT id FROM transfers_by_address WHERE address = {addr:String})
+             AND (has(senders, {addr:String}) OR to_address = {addr:String}) AND ${chainCond}
              AND status != 'retracted'
            ORDER BY ts DESC, id DESC LIMIT {lim:UInt32}`,
           { lim: req.query.flows ?? 50 },
         ),
         q<{ day: string; tin: string; tout: string }>(
           `SELECT toString(toDate(ts)) AS day, countIf(direction = 'in') AS tin, countIf(direction = 'out') AS tout
-           FROM ${ADDRESS_FLOWS_RELATION}
-           WHERE address = {addr:String} AND ${chainCond}
+           FROM transfers_by_address FINAL
+           WHERE address = {addr:String} AND ${chainCond} AND status != 'retracted'
            GROUP BY day ORDER BY day`,
         ),
       ]);

@@ -3,6 +3,7 @@ import {
   encodeCursor,
   FLOW_COLUMNS,
   FLOW_CSV_COLUMNS,
+  FLOW_QUERY_SETTINGS,
   FLOWS_RELATION,
   type FlowRow,
   type FlowsQuery,
@@ -126,7 +127,10 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         const res = await ch.exec({
           query: `${sql} LIMIT ${app.opts.exportMaxRows} FORMAT ${csv ? "CSVWithNames" : "JSONEachRow"}`,
           query_params: params,
-          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+          clickhouse_settings: {
+            ...FLOW_QUERY_SETTINGS,
+            output_format_json_quote_64bit_integers: 0,
+          },
         });
         const counter = lineCounter((n) => {
           req.auditRows = Math.max(0, n - (csv ? 1 : 0));
@@ -143,6 +147,7 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         query: `${page.sql} LIMIT {lim:UInt32}`,
         query_params: { ...page.params, lim: page.limit + 1 },
         format: "JSONEachRow",
+        clickhouse_settings: FLOW_QUERY_SETTINGS,
       });
       const rows = await rs.json<FlowRow>();
       const more = rows.length > page.limit;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { FLOWS_RELATION, parseTime } from "../flows-query.js";
+import { FLOW_QUERY_SETTINGS, FLOWS_RELATION, parseTime } from "../flows-query.js";
 import { badRequest } from "../problem.js";
 import { problemResponses } from "./schemas.js";
 
@@ -97,6 +97,7 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
                 GROUP BY bucket, key ORDER BY bucket, key`,
         query_params: { f: fromMs, t: toMs },
         format: "JSONEachRow",
+        clickhouse_settings: FLOW_QUERY_SETTINGS,
       });
       const rows = await rs.json<{ bucket: string; key: string; flows: string; usd: number }>();
       // Keep the top keys by total value; fold the rest into "(other)" so charts stay readable.
@@ -186,6 +187,7 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
           lim: req.query.limit ?? 20,
         },
         format: "JSONEachRow",
+        clickhouse_settings: FLOW_QUERY_SETTINGS,
       });
       const rows = await rs.json<{
         counterparty: string;
