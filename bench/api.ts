@@ -70,7 +70,13 @@ await waitForPort(port, 180_000);
 const url = `http://127.0.0.1:${port}`;
 const database = "bench_api";
 try {
-  await migrate({ url, username: "writer", password: "bench", database, requestTimeoutMs: 3_600_000 });
+  await migrate({
+    url,
+    username: "writer",
+    password: "bench",
+    database,
+    requestTimeoutMs: 3_600_000,
+  });
 } catch (err) {
   // A kept data set made with an earlier revision of a migration: measure it as it is.
   process.stdout.write(`  migrate: ${(err as Error).message}; using the existing data set as it is

@@ -139,21 +139,21 @@ export async function startApiStack(name: string): Promise<ApiStack> {
   }
   await migrate({
     url,
-    username: "writer",
+    username: writerUser,
     password: writerPw,
     database,
     requestTimeoutMs: 300_000,
   });
   const writer = createClient({
     url,
-    username: "writer",
+    username: writerUser,
     password: writerPw,
     database,
     request_timeout: 600_000,
   });
   const analyst = createClient({
     url,
-    username: "analyst",
+    username: analystUser,
     password: analystPw,
     database,
     request_timeout: 600_000,

@@ -57,6 +57,10 @@ describe("pipeline under faults", () => {
     await p.traffic(6);
     const r = await p.reconcile();
     expectClean(r, "baseline");
+    // Beside the reference tagger: every transfer touching a listed address has a direct flag.
+    const direct = await p.directFlagGaps();
+    expect(direct.listedTransfers).toBeGreaterThan(0);
+    expect(direct.missing).toEqual([]);
     expect(p.unexpectedExits()).toEqual([]);
   });
 

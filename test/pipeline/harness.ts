@@ -162,6 +162,8 @@ export interface Reconciliation {
   expectedTransfers: number;
   storedRows: number;
   storedDistinct: number;
+  /** Stored transfers whose latest version is `retracted` (orphaned by a reorg). */
+  retractedTransfers: number;
   missingTransfers: string[];
   unexpectedTransfers: string[];
   perAssetExpected: Record<string, { count: number; sum: string }>;
@@ -602,6 +604,9 @@ export class Pipeline {
     const [counts] = await this.rows<{ rows: string; distinct: string }>(
       "SELECT count() AS rows, uniqExact(id) AS distinct FROM transfers FINAL WHERE status = 'confirmed'",
     );
+    const [retracted] = await this.rows<{ n: string }>(
+      "SELECT count() AS n FROM transfers FINAL WHERE status = 'retracted'",
+    );
     const perAsset = await this.rows<{ asset: string; n: string; s: string }>(
       "SELECT if(asset_contract = '', 'native', asset_contract) AS asset, count() AS n, toString(sum(amount)) AS s FROM transfers FINAL WHERE status = 'confirmed' GROUP BY asset",
     );
@@ -632,6 +637,7 @@ export class Pipeline {
       expectedTransfers: chainIds.size,
       storedRows: Number(counts?.rows ?? 0),
       storedDistinct: Number(counts?.distinct ?? 0),
+      retractedTransfers: Number(retracted?.n ?? 0),
       missingTransfers: [...chainIds].filter((id) => !storedIds.has(id)),
       unexpectedTransfers: [...storedIds].filter((id) => !chainIds.has(id)),
       perAssetExpected,
@@ -647,6 +653,32 @@ export class Pipeline {
       notRunning: SERVICES.filter(
         (s) => this.pid(s) === undefined || !pidAlive(this.pid(s) as number),
       ),
+    };
+  }
+
+  /**
+   * An oracle independent of the tagger's code: every confirmed transfer out of or into a listed
+   * demo address must carry an active direct flag. Returns the chain's such transfers and the ids
+   * of those without one.
+   */
+  async directFlagGaps(): Promise<{ listedTransfers: number; missing: string[] }> {
+    const listed = new Set(this.cast.listed.map((l) => l.address.toLowerCase()));
+    const chain = await this.chainTransfers();
+    const hits = chain.filter(
+      (t) =>
+        (typeof t.from === "string" && listed.has(t.from.toLowerCase())) ||
+        (t.to !== null && listed.has(t.to.toLowerCase())),
+    );
+    const flagged = new Set(
+      (
+        await this.rows<{ t: string }>(
+          "SELECT transfer_id AS t FROM flags FINAL WHERE rule_kind = 'direct' AND status = 'active'",
+        )
+      ).map((r) => r.t),
+    );
+    return {
+      listedTransfers: hits.length,
+      missing: hits.filter((t) => !flagged.has(t.id)).map((t) => t.id),
     };
   }
 

@@ -62,7 +62,9 @@ export class FileWatchlistStore implements WatchlistStore {
     let names: string[];
     try {
       // Only directories are lists; files beside them (e.g. the sync service's state) are not.
-      names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+      names = (await readdir(this.dir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;

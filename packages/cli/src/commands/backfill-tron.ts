@@ -84,8 +84,8 @@ export function register(program: Command): void {
             concurrency: o.concurrency,
             topics: { transfers: o.topic },
             requireFinal: !o.allowUnsolidified,
-          // The range check compares with the solidified block, whatever endpoint set is read.
-          useSafeHead: true,
+            // The range check compares with the solidified block, whatever endpoint set is read.
+            useSafeHead: true,
             signal: stop.signal,
             onProgress: (p) => bar.update(p.done),
           });

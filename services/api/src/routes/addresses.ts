@@ -160,7 +160,12 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
       const now = Date.now();
       const q = async <T>(query: string, extra: Record<string, unknown> = {}): Promise<T[]> =>
         (
-          await ch.query({ query, query_params: { ...params, ...extra }, format: "JSONEachRow" })
+          await ch.query({
+            query,
+            query_params: { ...params, ...extra },
+            format: "JSONEachRow",
+            clickhouse_settings: FLOW_QUERY_SETTINGS,
+          })
         ).json<T>();
 
       const [exposure, counterparties, flows, timeline] = await Promise.all([
