@@ -8,12 +8,15 @@
  * addresses and multi-hop chains), a demo watchlist, and a demo webhook receiver whose
  * deliveries are printed. Real sources are configuration only (see README "Real networks").
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
 import { ClickHouseKeyStore, generateApiKey } from "@chainscreen/auth";
 import { demoCast, demoTokenArtifact, demoWatchlistCsv, TrafficGenerator } from "@chainscreen/demo";
+import { KafkaBus, standardTopics } from "@chainscreen/kafka";
+import { silentLogger } from "@chainscreen/logger";
 import { migrate } from "@chainscreen/store";
 import { verify, WebhookHeaders } from "@chainscreen/webhook-verify";
 import { createClient } from "@clickhouse/client";
@@ -60,6 +63,10 @@ const [infra, ch] = await Promise.all([
   }),
   startClickHouse({ port: ports.clickhouse, dataDir: join(dataDir, "clickhouse") }, say),
 ]);
+// Provision the shared topics once, so no service races another to create them.
+const adminBus = new KafkaBus({ brokers: [infra.kafkaBrokers], clientId: "chainscreen-start" }, silentLogger());
+await adminBus.ensureTopics(standardTopics());
+await adminBus.close();
 const chEnv = {
   CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE ?? "chainscreen",
   CLICKHOUSE_URL: ch.url,
@@ -155,6 +162,14 @@ if (demo) {
 if (watchlistSources === "")
   watchlistSources =
     "ofac-sdn|ofac-advanced|https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN_ADVANCED.XML";
+
+// The console is a static build served by the API: build it once.
+const consoleDist = join(repoRoot, "services", "api", "console", "dist", "index.html");
+if (!existsSync(consoleDist)) {
+  say("building the investigator console (first run only)");
+  const r = spawnSync(join(repoRoot, "node_modules", ".bin", "vite"), ["build", "--config", join(repoRoot, "services", "api", "console", "vite.config.ts")], { cwd: repoRoot, stdio: "inherit" });
+  if (r.status !== 0) say("console build failed: the API still serves /docs and the JSON API");
+}
 
 // 4. Services, in start order: sinks and screeners before sources; shutdown runs in reverse.
 const common = {

@@ -41,7 +41,8 @@ const root = resolve(import.meta.dirname, "..");
  * (`npm run infra -- up` for fast iteration).
  */
 export default async function setup(project: TestProject) {
-  const dataDir = join(root, ".data", `test-${process.pid}`);
+  // One directory per project: vitest runs this setup once for each project that lists it.
+  const dataDir = join(root, ".data", `test-${process.pid}-${project.name}`);
   const log = (m: string) => process.stderr.write(`[infra] ${m}\n`);
   const infra: LocalInfra = await startLocalInfra({
     dataDir,

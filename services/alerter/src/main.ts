@@ -1,6 +1,6 @@
 import { ClickHouseAlertsStore, SecretBox } from "@chainscreen/alerts";
 import { errorMessage } from "@chainscreen/errors";
-import { KafkaBus, topicName } from "@chainscreen/kafka";
+import { KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { counter, histogram, Shutdown, startOpsServer } from "@chainscreen/runtime";
 import { Topics } from "@chainscreen/schema";
@@ -38,6 +38,8 @@ const store = new ClickHouseAlertsStore(
   env.ALERTER_SECRETS_KEY ? SecretBox.fromBase64(env.ALERTER_SECRETS_KEY) : null,
 );
 const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: "alerter" }, log);
+// The alerter writes alert.v1 and dead letters: make sure its topics exist (a fresh cluster has none).
+await bus.ensureTopics(standardTopics(env.KAFKA_TOPIC_PREFIX));
 const intake = env.ALERTER_ROLE !== "delivery";
 
 const app = await startAlerter({
