@@ -64,7 +64,10 @@ const [infra, ch] = await Promise.all([
   startClickHouse({ port: ports.clickhouse, dataDir: join(dataDir, "clickhouse") }, say),
 ]);
 // Provision the shared topics once, so no service races another to create them.
-const adminBus = new KafkaBus({ brokers: [infra.kafkaBrokers], clientId: "chainscreen-start" }, silentLogger());
+const adminBus = new KafkaBus(
+  { brokers: [infra.kafkaBrokers], clientId: "chainscreen-start" },
+  silentLogger(),
+);
 await adminBus.ensureTopics(standardTopics());
 await adminBus.close();
 const chEnv = {
@@ -167,7 +170,11 @@ if (watchlistSources === "")
 const consoleDist = join(repoRoot, "services", "api", "console", "dist", "index.html");
 if (!existsSync(consoleDist)) {
   say("building the investigator console (first run only)");
-  const r = spawnSync(join(repoRoot, "node_modules", ".bin", "vite"), ["build", "--config", join(repoRoot, "services", "api", "console", "vite.config.ts")], { cwd: repoRoot, stdio: "inherit" });
+  const r = spawnSync(
+    join(repoRoot, "node_modules", ".bin", "vite"),
+    ["build", "--config", join(repoRoot, "services", "api", "console", "vite.config.ts")],
+    { cwd: repoRoot, stdio: "inherit" },
+  );
   if (r.status !== 0) say("console build failed: the API still serves /docs and the JSON API");
 }
 
