@@ -96,17 +96,22 @@ const bus = new KafkaBus(
   silentLogger(),
 );
 const sup = new Supervisor({ write: () => true } as unknown as NodeJS.WritableStream);
+/** Transfer ids of the latency phase; only their webhooks are timed. */
+const latencyIds = new Set<string>();
 const deliveries: number[] = [];
+let received = 0;
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const at = Date.now();
+    received++;
     try {
       const a = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-        transfer: { timestamp: number };
+        transfer: { id: string; timestamp: number };
       };
-      if (req.headers[WebhookHeaders.eventId]) deliveries.push(at - a.transfer.timestamp);
+      if (req.headers[WebhookHeaders.eventId] && latencyIds.has(a.transfer.id))
+        deliveries.push(at - a.transfer.timestamp);
     } catch {
       // counted as nothing: the bench only measures well-formed deliveries
     }
@@ -272,7 +277,8 @@ try {
         if (s >= N) return;
         const msgs = [];
         for (let i = s; i < Math.min(N, s + chunk); i++) {
-          const e = transfer(i, base + i);
+          // Timestamps 1 ms apart ending now: in the past, in order, inside the exposure window.
+          const e = transfer(i, base - N + i);
           msgs.push({ key: e.id, value: JSON.stringify(e) });
         }
         await producer.send(t(Topics.transfers), msgs);
@@ -314,6 +320,11 @@ try {
 
   // Phase 3: latency, paced, the pipeline otherwise idle but for light noise.
   say(`latency phase: ${LAT_S} s at ${LAT_RATE} transfers/s, 1 in 10 from a listed address`);
+  // Let the webhooks of the throughput phase drain first (no delivery for 5 s).
+  for (let last = -1; last !== received; ) {
+    last = received;
+    await sleep(5_000);
+  }
   deliveries.length = 0;
   const sentListed = { n: 0 };
   const latStart = Date.now();
@@ -325,6 +336,7 @@ try {
       const listed = j % 10 === 0;
       if (listed) sentListed.n++;
       const e = transfer(j++, Date.now(), listed);
+      if (listed) latencyIds.add(e.id);
       msgs.push({ key: e.id, value: e });
     }
     await producer.send(t(Topics.transfers), msgs);

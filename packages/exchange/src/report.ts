@@ -4,6 +4,13 @@ import { z } from "zod";
 import { toBaseUnits } from "./amount.js";
 import { chainForNetwork, knownContract, knownDecimals } from "./networks.js";
 
+function parseTime(t: string | number): number | null {
+  if (typeof t === "number") return Number.isFinite(t) && t > 0 ? Math.trunc(t) : null;
+  if (/^\d{10,13}$/.test(t.trim())) return Number(t.trim());
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? null : ms;
+}
+
 /**
  * A deposit or withdrawal reported by an exchange or bank, as it arrives (push API, file
  * import, pollers). Amounts are in display units (e.g. "30.401259" USDT); `decimals` is needed
@@ -25,7 +32,8 @@ export const ExchangeReport = z.object({
   /** Amount in display units, as a decimal string (numbers are accepted and converted). */
   amount: z
     .union([z.string(), z.number()])
-    .transform((v) => (typeof v === "number" ? String(v) : v)),
+    .transform((v) => (typeof v === "number" ? String(v) : v))
+    .refine((v) => /^\s*\d+(\.\d+)?\s*$/.test(v), "must be a non-negative decimal number"),
   /** On-chain transaction hash, when known (links the report to the chain). */
   txHash: z.string().trim().max(128).nullish(),
   /** The outside address: sender of a deposit, destination of a withdrawal. */
@@ -35,7 +43,9 @@ export const ExchangeReport = z.object({
   /** The exchange's customer reference (never a name). */
   customerRef: z.string().trim().max(256).nullish(),
   /** When it happened: ISO 8601 or Unix milliseconds. */
-  time: z.union([z.string(), z.number()]),
+  time: z
+    .union([z.string(), z.number()])
+    .refine((t) => parseTime(t) !== null, "must be an ISO 8601 time or Unix milliseconds"),
 });
 export type ExchangeReport = z.input<typeof ExchangeReport>;
 
@@ -56,13 +66,6 @@ export function exchangeTransferId(chain: string, scope: string, reference: stri
   return `${chain}:exchange:${encodeURIComponent(scope)}:${encodeURIComponent(reference)}`;
 }
 
-function parseTime(t: string | number): number | null {
-  if (typeof t === "number") return Number.isFinite(t) && t > 0 ? Math.trunc(t) : null;
-  if (/^\d{10,13}$/.test(t.trim())) return Number(t.trim());
-  const ms = Date.parse(t);
-  return Number.isNaN(ms) ? null : ms;
-}
-
 /**
  * Validates a report and maps it to `transfer.v1` (kind exchange_deposit / exchange_withdrawal).
  * Every bad field is reported at once, by name.
@@ -73,13 +76,23 @@ export function reportToTransfer(
 ): ReportResult {
   const parsed = ExchangeReport.safeParse(input);
   if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((i) => ({
-        field: i.path.join(".") || "(report)",
-        message: i.message,
-      })),
-    };
+    const errors: FieldError[] = parsed.error.issues.map((i) => ({
+      field: i.path.join(".") || "(report)",
+      message: i.message,
+    }));
+    // Addresses are checked even when other fields failed, so one answer names every bad field.
+    const raw =
+      typeof input === "object" && input !== null ? (input as Record<string, unknown>) : {};
+    const chain = typeof raw.network === "string" ? chainForNetwork(raw.network) : null;
+    const family = chain ? chainFamily(chain) : null;
+    for (const field of ["counterpartyAddress", "exchangeAddress"] as const) {
+      const v = raw[field];
+      if (!family || typeof v !== "string" || v === "" || errors.some((e) => e.field === field))
+        continue;
+      const c = tryCanonicalize(family, v);
+      if (!c.ok) errors.push({ field, message: c.error });
+    }
+    return { ok: false, errors };
   }
   const r = parsed.data;
   const errors: FieldError[] = [];

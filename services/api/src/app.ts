@@ -29,6 +29,7 @@ import { addressRoutes } from "./routes/addresses.js";
 import { caseRoutes } from "./routes/cases.js";
 import type { TransferPublisher } from "./routes/compat.js";
 import { compatRoutes } from "./routes/compat.js";
+import { exchangeRoutes } from "./routes/exchange.js";
 import { flowRoutes } from "./routes/flows.js";
 import { keyRoutes } from "./routes/keys.js";
 import { type ListsDeps, listRoutes } from "./routes/lists.js";
@@ -378,6 +379,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(addressRoutes);
   await app.register(screenRoutes);
   await app.register(compatRoutes);
+  await app.register(exchangeRoutes);
   await app.register(caseRoutes);
   await app.register(subscriptionRoutes);
   await app.register(listRoutes);
