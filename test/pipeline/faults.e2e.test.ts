@@ -27,6 +27,7 @@ function expectClean(r: Reconciliation, label: string): void {
     missingTransfers: r.missingTransfers.length,
     unexpectedTransfers: r.unexpectedTransfers.length,
     missingFlags: r.missingFlags.length,
+    missingFlagDetails: r.missingFlagDetails,
     unexpectedFlags: r.unexpectedFlags.length,
     undeliveredAlerts: r.undeliveredAlerts.length,
     flagsWithoutAlert: r.flagsWithoutAlert.length,

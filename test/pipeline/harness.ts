@@ -170,6 +170,8 @@ export interface Reconciliation {
   perAssetStored: Record<string, { count: number; sum: string }>;
   expectedFlags: number;
   missingFlags: string[];
+  /** Rule, hops and transfer of the first missing flags (for failure messages). */
+  missingFlagDetails: string[];
   unexpectedFlags: string[];
   flagRows: number;
   flagDistinct: number;
@@ -205,6 +207,7 @@ export class Pipeline {
   private rulesFile = "";
   /** Service exits while the pipeline was starting (see {@link start}). */
   startupExits: string[] = [];
+  private expectedById = new Map<string, FlagV1>();
   /** Transactions sent by {@link traffic}. */
   sent = 0;
 
@@ -563,6 +566,7 @@ export class Pipeline {
     const chain = await this.chainTransfers();
     const expectedFlags = await this.expectedFlags(chain);
     const expectedFlagIds = new Set(expectedFlags.map((f) => f.id));
+    this.expectedById = new Map(expectedFlags.map((f) => [f.id, f]));
     const assetKey = (contract: string | null) => contract ?? "native";
     const perAssetExpected: Record<string, { count: number; sum: string }> = {};
     for (const t of chain) {
@@ -644,6 +648,13 @@ export class Pipeline {
       perAssetStored,
       expectedFlags: expectedFlagIds.size,
       missingFlags: [...expectedFlagIds].filter((id) => !flagIds.has(id)),
+      missingFlagDetails: [...expectedFlagIds]
+        .filter((id) => !flagIds.has(id))
+        .slice(0, 5)
+        .map((id) => {
+          const f = this.expectedById.get(id);
+          return `${id} ${f?.rule.id} hops=${f?.hops} transfer=${f?.transferId} block=${f?.transfer.blockNumber}`;
+        }),
       unexpectedFlags: [...flagIds].filter((id) => !expectedFlagIds.has(id)),
       flagRows: Number(fc?.rows ?? 0),
       flagDistinct: Number(fc?.distinct ?? 0),
