@@ -178,7 +178,14 @@ export async function readTail(
   topic: string,
   tailOffsets: number,
 ): Promise<RawRecord[]> {
-  const [part] = await bus.endOffsets(topic);
+  // The end offset is read as committed (the last stable offset): right after a transaction
+  // commits, its markers may not be written yet and the partition still looks empty. Ask again a
+  // few times before concluding that it is (costs ~1 s on a truly empty topic, once at start).
+  let part = (await bus.endOffsets(topic))[0];
+  for (let i = 0; i < 5 && part && part.high === part.low; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    part = (await bus.endOffsets(topic))[0];
+  }
   if (!part) return [];
   const high = BigInt(part.high);
   const low = BigInt(part.low);
