@@ -92,9 +92,15 @@ describe("console", () => {
     await expect
       .poll(() => page.getByRole("columnheader", { name: /Amount/ }).getAttribute("aria-sort"))
       .toBe("descending");
-    const amounts = (await page.locator("[data-flow-id] td:nth-child(5)").allTextContents()).map(
-      (a) => BigInt(a),
-    );
+    // aria-sort flips on click; the re-sorted rows arrive with the next response, so wait for them.
+    const readAmounts = async () =>
+      (await page.locator("[data-flow-id] td:nth-child(5)").allTextContents()).map((a) =>
+        BigInt(a),
+      );
+    const descending = (xs: bigint[]) => xs.every((x, i) => i === 0 || (xs[i - 1] as bigint) >= x);
+    await expect.poll(async () => descending(await readAmounts())).toBe(true);
+    const amounts = await readAmounts();
+    expect(amounts.length).toBe(Math.min(50, want.length));
     for (let i = 1; i < amounts.length; i++)
       expect((amounts[i - 1] as bigint) >= (amounts[i] as bigint)).toBe(true);
     await page.screenshot({ path: join(shots, "02-flows-filtered.png"), fullPage: true });
@@ -156,7 +162,11 @@ describe("console", () => {
 
   it("shows the dashboard charts and top counterparties", async () => {
     await page.getByRole("link", { name: "Dashboard" }).click();
-    await page.locator("svg rect.bar").first().waitFor();
+    // Wait for this chart's own bars (other pages' SVGs may still be in the DOM for a moment).
+    await page
+      .locator("[data-testid='chart-flagged-volume-usd-per-chain'] rect.bar")
+      .first()
+      .waitFor();
     expect(
       await page.locator("[data-testid='chart-flagged-volume-usd-per-chain'] rect.bar").count(),
     ).toBeGreaterThan(0);
@@ -166,7 +176,9 @@ describe("console", () => {
     expect(
       await page.locator("[data-testid='chart-flagged-volume-usd-per-programme'] rect.bar").count(),
     ).toBeGreaterThan(0);
-    expect(await page.locator("[data-testid=top-counterparties] tbody tr").count()).toBe(15);
+    await expect
+      .poll(() => page.locator("[data-testid=top-counterparties] tbody tr").count())
+      .toBe(15);
     await page.screenshot({ path: join(shots, "04-dashboard.png"), fullPage: true });
   });
 });
