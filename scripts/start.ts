@@ -116,10 +116,19 @@ const receiver = createServer((req, res) => {
     received.push(event);
     let summary = "";
     try {
+      // The body is the alert.v1 itself.
       const a = JSON.parse(body) as {
-        alert?: { severity?: string; flag?: { exposure?: { kind?: string } } };
+        severity?: string;
+        exposure?: string | null;
+        hops?: number | null;
+        retro?: boolean;
+        rule?: { kind?: string };
+        transfer?: { chain?: string; asset?: { symbol?: string | null }; amount?: string };
       };
-      summary = `${a.alert?.severity ?? ""}`;
+      const how = a.exposure
+        ? `${a.exposure}${a.hops ? ` hop ${a.hops}` : ""}`
+        : (a.rule?.kind ?? "");
+      summary = `${a.severity ?? "?"} ${how}${a.retro ? " retro" : ""} ${a.transfer?.chain ?? ""} ${a.transfer?.asset?.symbol ?? ""} ${a.transfer?.amount ?? ""}`;
     } catch {
       summary = "(unparsable body)";
     }
@@ -271,7 +280,7 @@ process.stdout.write(`
   Kafka          ${infra.kafkaBrokers}      Redis ${infra.redisUrl}
   Admin API key  ${admin.key}
   Bank API key   ${bank.key}   (tenant demo-bank, webhook → 127.0.0.1:${ports.webhook})
-  Status         npx chainscreen status --clickhouse ${ch.url} --clickhouse-user ${ch.users.writer.user} --clickhouse-password ${ch.users.writer.password} --redis ${infra.redisUrl}
+  Status         npx chainscreen status --brokers ${infra.kafkaBrokers} --clickhouse ${ch.url} --clickhouse-user ${ch.users.writer.user} --clickhouse-password ${ch.users.writer.password} --redis ${infra.redisUrl}
 
   Ctrl-C stops everything in order.
 `);

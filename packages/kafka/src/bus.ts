@@ -178,7 +178,12 @@ export class KafkaBus {
       for (const p of t.partitions)
         done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
     let lag = 0n;
-    for (const p of ends) lag += BigInt(p.high) - (done.get(p.partition) ?? BigInt(p.low));
+    for (const p of ends) {
+      // A committed offset can sit past the watermark of a transactional topic (after a commit
+      // marker): count that partition as caught up, not negative.
+      const d = BigInt(p.high) - (done.get(p.partition) ?? BigInt(p.low));
+      if (d > 0n) lag += d;
+    }
     return Number(lag);
   }
 

@@ -1,6 +1,6 @@
 import { KafkaBus } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
-import { createClient } from "@clickhouse/client";
+import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { Queue } from "bullmq";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
@@ -10,6 +10,7 @@ interface StatusOptions {
   clickhouse: string;
   clickhouseUser: string;
   clickhousePassword: string;
+  clickhouseDatabase: string;
   redis: string;
   queuePrefix: string;
   groups: string;
@@ -42,7 +43,8 @@ async function ingestProgress(urls: string[]): Promise<Record<string, string | n
           line,
         );
         if (!m) continue;
-        (m[1] === "head" ? heads : tips).set(m[2] as string, Number(m[3]));
+        // head_block = newest block the node reports; tip_block = last block the follower emitted.
+        (m[1] === "head" ? tips : heads).set(m[2] as string, Number(m[3]));
       }
       for (const [chain, head] of heads) {
         const tip = tips.get(chain) ?? Number.NaN;
@@ -85,11 +87,20 @@ export function register(program: Command): void {
       process.env.CLICKHOUSE_PASSWORD ?? "",
     )
     .option(
+      "--clickhouse-database <db>",
+      "ClickHouse database",
+      process.env.CLICKHOUSE_DATABASE ?? "chainscreen",
+    )
+    .option(
       "--redis <url>",
       "Redis URL of the webhook queues",
       process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     )
-    .option("--queue-prefix <prefix>", "BullMQ prefix", process.env.QUEUE_PREFIX ?? "bull")
+    .option(
+      "--queue-prefix <prefix>",
+      "BullMQ prefix of the alerter (QUEUE_PREFIX)",
+      process.env.QUEUE_PREFIX ?? "chainscreen",
+    )
     .option(
       "--groups <list>",
       "consumer groups and their topic, group:topic",
@@ -134,6 +145,9 @@ export function register(program: Command): void {
         url: opts.clickhouse,
         username: opts.clickhouseUser,
         password: opts.clickhousePassword,
+        database: opts.clickhouseDatabase,
+        // Errors are printed in the table below; the client's own error log would repeat them.
+        log: { level: ClickHouseLogLevel.OFF },
       });
       try {
         const rs = await ch.query({
