@@ -8,33 +8,11 @@
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { TransferV1, transferId } from "@chainscreen/schema";
-import { benchInfra, rssMb, table } from "./lib.js";
+import { TransferV1 } from "@chainscreen/schema";
+import { benchInfra, benchTransfer, rssMb, table } from "./lib.js";
 
 const argN = process.argv.indexOf("--messages");
 const N = argN > 0 ? Number(process.argv[argN + 1]) : 1_000_000;
-
-function event(i: number) {
-  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
-  return {
-    type: "transfer.v1",
-    id: transferId("ethereum", txHash, "token", 3),
-    chain: "ethereum",
-    kind: "token",
-    txHash,
-    index: "3",
-    blockNumber: 19_000_000 + (i >> 7),
-    blockHash: null,
-    timestamp: 1_700_000_000_000 + i,
-    from: `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
-    to: `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
-    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
-    amount: String(1_000_000 + i),
-    status: "confirmed",
-    source: "bench",
-    observedAt: 1_700_000_000_000,
-  } as const;
-}
 
 interface Variant {
   name: string;
@@ -50,7 +28,7 @@ async function runVariant(brokers: string, v: Variant) {
   const topic = `bench.kafka.${v.name}.${Date.now()}`;
   await bus.ensureTopics([{ topic, partitions: v.partitions }]);
   const values = Array.from({ length: N }, (_, i) => {
-    const e = event(i);
+    const e = benchTransfer(i);
     return { key: e.id, value: JSON.stringify(e) };
   });
   const bytes = values.reduce((s, m) => s + m.value.length, 0);
@@ -108,7 +86,7 @@ async function runVariant(brokers: string, v: Variant) {
 const infra = await benchInfra("kafka");
 try {
   console.log(
-    `bus ceiling: ${N.toLocaleString()} transfer.v1 events of ~${JSON.stringify(event(1)).length} bytes\n`,
+    `bus ceiling: ${N.toLocaleString()} transfer.v1 events of ~${JSON.stringify(benchTransfer(1)).length} bytes\n`,
   );
   const variants: Variant[] = [
     {

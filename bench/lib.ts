@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { transferId } from "@chainscreen/schema";
 import { type LocalInfra, repoRoot, startLocalInfra } from "../infra/local/index.js";
 
 /** Starts Kafka and Redis for a benchmark (or reuses CHAINSCREEN_BENCH_* ones). */
@@ -40,4 +41,27 @@ export function table(rows: Record<string, string | number>[]): void {
   const line = (vals: string[]) => vals.map((v, i) => v.padStart(width[i] ?? 0)).join("  ");
   console.log(line(cols));
   for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
+}
+
+/** The i-th generated USDT token transfer.v1 (~580 bytes of JSON); shared by the bus and store benches. */
+export function benchTransfer(i: number) {
+  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
+  return {
+    type: "transfer.v1",
+    id: transferId("ethereum", txHash, "token", 3),
+    chain: "ethereum",
+    kind: "token",
+    txHash,
+    index: "3",
+    blockNumber: 19_000_000 + (i >> 7),
+    blockHash: null,
+    timestamp: 1_700_000_000_000 + i,
+    from: `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
+    to: `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
+    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
+    amount: String(1_000_000 + i),
+    status: "confirmed",
+    source: "bench",
+    observedAt: 1_700_000_000_000,
+  } as const;
 }

@@ -15,11 +15,11 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { TransferV1, transferId } from "@chainscreen/schema";
+import { TransferV1 } from "@chainscreen/schema";
 import { createStoreClient, migrate, Store, StoreSink, transfersTarget } from "@chainscreen/store";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot } from "../infra/local/index.js";
-import { benchInfra, percentile, rssMb, table } from "./lib.js";
+import { benchInfra, benchTransfer, percentile, rssMb, table } from "./lib.js";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,28 +29,6 @@ const MESSAGES = arg("messages", 500_000);
 const ROWS = arg("rows", 10_000_000);
 const QUERIES = arg("queries", 200);
 const ADDRESSES = 1_000_003; // distinct addresses in the generated table (≈ 20 flows each)
-
-function event(i: number) {
-  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
-  return {
-    type: "transfer.v1",
-    id: transferId("ethereum", txHash, "token", 3),
-    chain: "ethereum",
-    kind: "token",
-    txHash,
-    index: "3",
-    blockNumber: 19_000_000 + (i >> 7),
-    blockHash: null,
-    timestamp: 1_700_000_000_000 + i,
-    from: `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
-    to: `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
-    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
-    amount: String(1_000_000 + i),
-    status: "confirmed",
-    source: "bench",
-    observedAt: 1_700_000_000_000,
-  } as const;
-}
 
 const addr = (expr: string) => `concat('0x', leftPad(lower(hex(${expr})), 40, '0'))`;
 
@@ -83,7 +61,7 @@ async function main() {
     for (let i = 0; i < MESSAGES; i += 50_000) {
       const batch = [];
       for (let j = i; j < Math.min(MESSAGES, i + 50_000); j++) {
-        const e = event(j);
+        const e = benchTransfer(j);
         batch.push({ key: e.id, value: e });
       }
       await producer.send(topic, batch);
