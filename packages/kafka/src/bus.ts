@@ -1,3 +1,4 @@
+import { TransientError } from "@chainscreen/errors";
 import type { Logger } from "@chainscreen/logger";
 import {
   type Admin,
@@ -204,18 +205,58 @@ export class KafkaBus {
     return n;
   }
 
-  /** Connects a producer; idempotent by default so broker-side retries never duplicate. */
+  /**
+   * Connects a producer; idempotent by default so broker-side retries never duplicate.
+   *
+   * When the broker and the producer disagree about the producer's state (sequence numbers or
+   * epoch, e.g. after a broker restart lost in-flight requests), kafkajs leaves the producer
+   * failing every later send. The wrapper then replaces it with a new one (new producer id) and
+   * throws a retryable error: the caller resends the whole batch, nothing is lost, and the
+   * resent messages keep their keys and ids, so downstream de-duplication holds.
+   */
   async producer(opts: ProducerOptions = {}): Promise<Producer> {
     const idempotent = opts.transactionalId ? true : (opts.idempotent ?? true);
-    const p: KProducer = this.kafka.producer({
-      idempotent,
-      transactionalId: opts.transactionalId,
-      // KIP-98: idempotence needs one in-flight request per connection in kafkajs.
-      maxInFlightRequests: idempotent ? 1 : 5,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
-    await p.connect();
+    const connect = async (): Promise<KProducer> => {
+      const kp = this.kafka.producer({
+        idempotent,
+        transactionalId: opts.transactionalId,
+        // KIP-98: idempotence needs one in-flight request per connection in kafkajs.
+        maxInFlightRequests: idempotent ? 1 : 5,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+      await kp.connect();
+      return kp;
+    };
+    let p = await connect();
+    let replacing: Promise<void> | null = null;
+    const replace = (err: unknown): Promise<void> => {
+      replacing ??= (async () => {
+        this.log.warn(
+          { err: (err as Error).message, transactional: Boolean(opts.transactionalId) },
+          "producer state lost on the broker; replacing the producer",
+        );
+        const old = p;
+        await old.disconnect().catch(() => {});
+        p = await connect();
+      })().finally(() => {
+        replacing = null;
+      });
+      return replacing;
+    };
+    /** Runs a send; a producer-state error replaces the producer and becomes retryable. */
+    const guarded = async <R>(fn: () => Promise<R>): Promise<R> => {
+      if (replacing) await replacing;
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isProducerStateError(err, Boolean(opts.transactionalId))) throw err;
+        await replace(err);
+        throw new TransientError("producer was replaced after a producer-state error; resend", {
+          cause: err,
+        });
+      }
+    };
     const compression = opts.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
     const chunk = opts.chunkSize ?? 5_000;
     const sendChunks = async (
@@ -233,23 +274,25 @@ export class KafkaBus {
       }
     };
     const close = async () => {
+      if (replacing) await replacing.catch(() => {});
       await p.disconnect();
     };
     this.closers.add(close);
     return {
-      send: (topic, messages) => sendChunks(p, topic, messages),
-      transaction: async (fn) => {
-        if (!opts.transactionalId)
-          throw new Error("producer was created without a transactionalId");
-        const tx = await p.transaction();
-        try {
-          await fn({ send: (topic, messages) => sendChunks(tx, topic, messages) });
-          await tx.commit();
-        } catch (err) {
-          await tx.abort().catch(() => {});
-          throw err;
-        }
-      },
+      send: (topic, messages) => guarded(() => sendChunks(p, topic, messages)),
+      transaction: (fn) =>
+        guarded(async () => {
+          if (!opts.transactionalId)
+            throw new Error("producer was created without a transactionalId");
+          const tx = await p.transaction();
+          try {
+            await fn({ send: (topic, messages) => sendChunks(tx, topic, messages) });
+            await tx.commit();
+          } catch (err) {
+            await tx.abort().catch(() => {});
+            throw err;
+          }
+        }),
       disconnect: async () => {
         this.closers.delete(close);
         await close();
@@ -270,4 +313,30 @@ export class KafkaBus {
     if (this.admin_) await this.admin_.disconnect().catch(() => {});
     this.admin_ = null;
   }
+}
+
+/** Broker error types after which a kafkajs producer must be replaced (sequence state lost). */
+const SEQUENCE_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID"]);
+/**
+ * Epoch errors: for an idempotent producer the same kind of lost state; for a transactional one
+ * they mean another instance with the same transactional id fenced this one, which must then
+ * stop, not take the id back.
+ */
+const EPOCH_ERRORS = new Set(["INVALID_PRODUCER_EPOCH", "INVALID_PRODUCER_ID_MAPPING"]);
+
+/**
+ * True when `err` (or an error it wraps: kafkajs nests the broker's error in `cause` after
+ * exhausting its retries) says the broker lost or rejects this producer's sequence state, so the
+ * producer should be replaced by a new one.
+ */
+export function isProducerStateError(err: unknown, transactional = false): boolean {
+  for (let e = err, depth = 0; e && depth < 8; depth++) {
+    const x = e as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof x.type === "string") {
+      if (SEQUENCE_STATE_ERRORS.has(x.type)) return true;
+      if (!transactional && EPOCH_ERRORS.has(x.type)) return true;
+    }
+    e = x.cause ?? x.originalError;
+  }
+  return false;
 }
