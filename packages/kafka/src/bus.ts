@@ -110,7 +110,11 @@ function toKafkaConfig(cfg: BusConfig, log: Logger): KafkaConfig {
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
         const data = { kafkajs: rest };
-        if (level === logLevel.ERROR) log.error(data, message);
+        // "Response X" errors are broker answers kafkajs retries by itself (coordinator loading,
+        // concurrent transactions, leader moves); a failure that outlives the retries reaches our
+        // code as an exception and is logged there. At error level they only alarm operators.
+        if (level === logLevel.ERROR && message.startsWith("Response ")) log.debug(data, message);
+        else if (level === logLevel.ERROR) log.error(data, message);
         else if (level === logLevel.WARN) log.warn(data, message);
         else log.debug(data, message);
       },
