@@ -189,6 +189,9 @@ const screenBody = (seed: number) =>
         : randomAddress((seed * 1000 + i) % ADDRESSES),
     ),
   });
+// Made before timing: the load generator shares the API's process, and 1,000 SHA-256 per request
+// (about 1 ms) would otherwise delay the requests in flight and count as API latency.
+const screenBodies = Array.from({ length: 200 }, (_, seed) => screenBody(seed));
 
 interface Case {
   name: string;
@@ -237,7 +240,12 @@ const cases: Case[] = [
   },
   {
     name: "POST /v1/screen (1,000 addresses)",
-    req: (i) => ({ method: "POST", path: "/v1/screen", body: screenBody(i), key: bankKey.key }),
+    req: (i) => ({
+      method: "POST",
+      path: "/v1/screen",
+      body: screenBodies[i % screenBodies.length] as string,
+      key: bankKey.key,
+    }),
   },
 ];
 

@@ -204,6 +204,7 @@ const service = (name: string, extra: Record<string, string>) =>
   });
 
 service("watchlist-sync", {
+  ...chEnv,
   WATCHLIST_SOURCES: watchlistSources,
   WATCHLIST_DATA_DIR: join(dataDir, "watchlists"),
   WATCHLIST_REFRESH_INTERVAL_MS: env.WATCHLIST_REFRESH_INTERVAL_MS ?? "3600000",

@@ -84,7 +84,7 @@ export class Supervisor {
       if (!child || child.exitCode !== null) continue;
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
-      const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs));
+      const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());
       if ((await Promise.race([exited, timer])) === "timeout") {
         child.kill("SIGKILL");
         await exited;

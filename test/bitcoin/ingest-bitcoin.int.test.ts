@@ -4,13 +4,13 @@ import {
   EsploraClient,
   MemoryOutpointStore,
 } from "@chainscreen/bitcoin";
-import { isRetryable } from "@chainscreen/errors";
-import { Backfill, blockScopedId, ChainFollower, KafkaIngestStore } from "@chainscreen/ingest";
+import { blockScopedId, ChainFollower, KafkaIngestStore } from "@chainscreen/ingest";
 import type { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import type { TransferV1 } from "@chainscreen/schema";
-import { collectTopic, testBus, uniqueName } from "@chainscreen/testing";
+import { readBack, testBus, uniqueName } from "@chainscreen/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { interruptedBackfill, tick } from "../lib/ingest.js";
 import { chain50000 } from "./chain.js";
 import { type BitcoinTestServer, startBitcoinTestServer } from "./server.js";
 
@@ -23,32 +23,6 @@ const MOVED = [
   "7940cdde4d713e171849efc6bd89939185be270266c94e92369e3877ad89455a",
   "f84761459a00c6df3176ae5d94c99e69f25100d09548e5686bd0c354bb8cc60a",
 ];
-
-// The service drives the follower with run(), which retries retryable failures; the test ticks
-// by hand and retries the same way (a broker may still be electing a coordinator).
-async function tick(f: ChainFollower) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await f.tick();
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
-async function readAll(bus: KafkaBus, topic: string, count: number) {
-  const msgs = await collectTopic(bus, topic, {
-    until: (m) => m.length >= count,
-    timeoutMs: 60_000,
-  });
-  // Read again, waiting for anything beyond the expected count (a duplicate would show up here).
-  const again = await collectTopic(bus, topic, {
-    until: (m) => m.length > count,
-    timeoutMs: 4_000,
-  });
-  return { msgs, total: again.length };
-}
 
 describe("Bitcoin ingestion through the follower and Kafka", () => {
   let bus: KafkaBus;
@@ -105,7 +79,7 @@ describe("Bitcoin ingestion through the follower and Kafka", () => {
     const newBranch = follower.remembered.slice(1).flatMap((b) => b.transfers);
     expect(newBranch.length).toBe(4);
     const want = originals.length + orphanedIds.length + newBranch.length;
-    const { msgs, total } = await readAll(bus, topics.transfers, want);
+    const { msgs, total } = await readBack(bus, topics.transfers, want);
     expect(total).toBe(want);
     const events = msgs.map((m) => m.value as TransferV1);
     // Every (id, status) pair exactly once.
@@ -165,7 +139,7 @@ describe("Bitcoin ingestion through the follower and Kafka", () => {
     });
     for (const b of await check.blocks(50000, 50002))
       for (const t of b.transfers) expected.add(blockScopedId(t.id, b.ref.hash));
-    const { msgs, total } = await readAll(bus, topics.transfers, expected.size);
+    const { msgs, total } = await readBack(bus, topics.transfers, expected.size);
     const ids = msgs.map((m) => m.key as string);
     expect(new Set(ids).size).toBe(ids.length);
     expect(total).toBe(expected.size);
@@ -181,35 +155,23 @@ describe("Bitcoin ingestion through the follower and Kafka", () => {
     };
     const source = () =>
       new BitcoinBlockSource({ backend: new BitcoinCoreRpc([server.url], fast) });
-    const ctl = new AbortController();
-    const first = new Backfill({
-      source: source(),
-      bus,
-      log: silentLogger(),
-      from: 50000,
-      to: 50002,
-      batchSize: 1,
-      concurrency: 1,
-      topics,
-      signal: ctl.signal,
-      onProgress: () => ctl.abort(),
-    });
-    const p1 = await first.run();
-    expect(p1.done).toBeLessThan(p1.total);
-    const second = new Backfill({
-      source: source(),
-      bus,
-      log: silentLogger(),
-      from: 50000,
-      to: 50002,
-      batchSize: 1,
-      topics,
-    });
+    const { first, resume, second } = await interruptedBackfill(
+      () => ({
+        source: source(),
+        bus,
+        log: silentLogger(),
+        from: 50000,
+        to: 50002,
+        batchSize: 1,
+        topics,
+      }),
+      { first: { concurrency: 1 } },
+    );
+    expect(first.done).toBeLessThan(first.total);
     // The first job committed its first batch (events + progress record in one transaction).
-    expect(await second.resumePoint()).toBe(50000 + p1.done);
-    const p2 = await second.run();
-    expect(p2.done).toBe(3);
-    const { msgs, total } = await readAll(bus, topics.transfers, 5);
+    expect(resume).toBe(50000 + first.done);
+    expect(second.done).toBe(3);
+    const { msgs, total } = await readBack(bus, topics.transfers, 5);
     expect(total).toBe(5);
     const ids = msgs.map((m) => m.key as string);
     expect(new Set(ids).size).toBe(5);

@@ -5,6 +5,7 @@ import { silentLogger } from "@chainscreen/logger";
 import type { TransferV1 } from "@chainscreen/schema";
 import { collectTopic, testBus, uniqueName } from "@chainscreen/testing";
 import { afterAll, expect, inject, it } from "vitest";
+import { interruptedBackfill } from "../lib/ingest.js";
 import { startAnvil } from "./anvil.js";
 import { oracleIds, sendEthTransfers } from "./chain.js";
 
@@ -20,39 +21,24 @@ it("backfills a range, resumes after an interruption, and reports progress", asy
     const source = new EvmBlockSource({ chain: "anvil", rpc, log, traces: "callTracer" });
     const topics = { transfers: uniqueName("transfers"), progress: uniqueName("progress") };
     const [from, to] = [5, 70];
-    const abort = new AbortController();
     const seen: BackfillProgress[] = [];
-    const first = new Backfill({
-      source,
-      bus,
-      log,
-      from,
-      to,
-      topics,
-      batchSize: 4,
-      concurrency: 3,
-      signal: abort.signal,
-      onProgress: (p) => {
-        seen.push(p);
-        if (p.done >= 20) abort.abort();
-      },
-    });
-    const p1 = await first.run();
-    expect(p1.done).toBeLessThan(p1.total);
-    const second = new Backfill({
-      source,
-      bus,
-      log,
-      from,
-      to,
-      topics,
-      batchSize: 4,
-      concurrency: 3,
-      onProgress: (p) => seen.push(p),
-    });
-    expect(await second.resumePoint()).toBe(from + p1.done);
-    const p2 = await second.run();
-    expect(p2.done).toBe(to - from + 1);
+    const { first, resume, second } = await interruptedBackfill(
+      () => ({
+        source,
+        bus,
+        log,
+        from,
+        to,
+        topics,
+        batchSize: 4,
+        concurrency: 3,
+        onProgress: (p) => seen.push(p),
+      }),
+      { abortWhen: (p) => p.done >= 20 },
+    );
+    expect(first.done).toBeLessThan(first.total);
+    expect(resume).toBe(from + first.done);
+    expect(second.done).toBe(to - from + 1);
     expect(seen.at(-1)?.etaSeconds).toBe(0);
     expect(seen.every((p) => p.blocksPerSecond > 0)).toBe(true);
     const oracle = await oracleIds(source, from, to);

@@ -3,61 +3,18 @@
 // mid-stream → embedded ClickHouse down → malformed burst on every input topic and the push API.
 import { DeadLetterV1, Topics } from "@chainscreen/schema";
 import { collectTopic } from "@chainscreen/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sleep } from "../../infra/local/proc.js";
-import { outage, Pipeline, type Reconciliation, SERVICES } from "./harness.js";
+import { outage, SERVICES } from "./harness.js";
+import { expectClean, usePipeline } from "./suite.js";
 
-const p = new Pipeline();
-
-beforeAll(async () => {
-  await p.start();
-}, 600_000);
-afterAll(async () => {
-  await p.stop();
-}, 120_000);
-
-/** The acceptance of every scenario. */
-function expectClean(r: Reconciliation, label: string): void {
-  const summary = {
-    label,
-    expectedTransfers: r.expectedTransfers,
-    storedRows: r.storedRows,
-    expectedFlags: r.expectedFlags,
-    alerts: r.alerts,
-    missingTransfers: r.missingTransfers.length,
-    unexpectedTransfers: r.unexpectedTransfers.length,
-    missingFlags: r.missingFlags.length,
-    missingFlagDetails: r.missingFlagDetails,
-    unexpectedFlags: r.unexpectedFlags.length,
-    undeliveredAlerts: r.undeliveredAlerts.length,
-    flagsWithoutAlert: r.flagsWithoutAlert.length,
-    notRunning: r.notRunning,
-    unexpectedExits: p.unexpectedExits(),
-  };
-  process.stderr.write(`[pipeline] ${JSON.stringify(summary)}\n`);
-  expect(r.expectedTransfers).toBeGreaterThan(0);
-  // Zero lost, zero duplicated (after FINAL de-duplication), nothing that is not on the chain.
-  expect(r.missingTransfers).toEqual([]);
-  expect(r.unexpectedTransfers).toEqual([]);
-  expect(r.storedRows).toBe(r.expectedTransfers);
-  expect(r.storedDistinct).toBe(r.expectedTransfers);
-  expect(r.perAssetStored).toEqual(r.perAssetExpected);
-  // Flags equal the reference tagger's set, by id, once each.
-  expect(r.expectedFlags).toBeGreaterThan(0);
-  expect(r.missingFlags).toEqual([]);
-  expect(r.unexpectedFlags).toEqual([]);
-  expect(r.flagRows).toBe(r.expectedFlags);
-  // Every flag became an alert, every alert reached the bank at least once (valid signature).
-  expect(r.flagsWithoutAlert).toEqual([]);
-  expect(r.undeliveredAlerts).toEqual([]);
-  expect(r.notRunning).toEqual([]);
-}
+const p = usePipeline();
 
 describe("pipeline under faults", () => {
   it("clean baseline: chain, store, flags and webhooks agree", async () => {
     await p.traffic(6);
     const r = await p.reconcile();
-    expectClean(r, "baseline");
+    expectClean(p, r, "baseline");
     // Beside the reference tagger: every transfer touching a listed address has a direct flag.
     const direct = await p.directFlagGaps();
     expect(direct.listedTransfers).toBeGreaterThan(0);
@@ -73,7 +30,7 @@ describe("pipeline under faults", () => {
       await traffic;
     }
     const r = await p.reconcile();
-    expectClean(r, "kill -9 each service");
+    expectClean(p, r, "kill -9 each service");
     expect(p.unexpectedExits()).toEqual([]);
     expect(p.intendedExits).toEqual([...SERVICES]);
   });
@@ -87,7 +44,7 @@ describe("pipeline under faults", () => {
     await p.startClickHouse();
     await traffic;
     const r = await p.reconcile();
-    expectClean(r, "clickhouse down");
+    expectClean(p, r, "clickhouse down");
     expect(p.unexpectedExits()).toEqual([]);
   });
 
@@ -144,7 +101,7 @@ describe("pipeline under faults", () => {
     }
 
     const r = await p.reconcile();
-    expectClean(r, "malformed burst");
+    expectClean(p, r, "malformed burst");
 
     // Dead letters: every malformed message, from every consumer group that reads its topic.
     const consumers: Record<string, number> = {

@@ -1,54 +1,14 @@
 // Fault-injection suite, part 2, on one pipeline run: RPC node errors and a 5-block reorg on the
 // chain, Kafka broker restart, Redis restart, webhook receiver down. Each fault is followed by a
 // full reconciliation of the whole chain so far (see harness.ts).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stopKafka } from "../../infra/local/kafka.js";
 import { sleep } from "../../infra/local/proc.js";
 import { stopRedis } from "../../infra/local/redis.js";
-import { outage, Pipeline, type Reconciliation } from "./harness.js";
+import { outage } from "./harness.js";
+import { expectClean, usePipeline } from "./suite.js";
 
-const p = new Pipeline();
-
-beforeAll(async () => {
-  await p.start();
-}, 600_000);
-afterAll(async () => {
-  await p.stop();
-}, 120_000);
-
-function expectClean(r: Reconciliation, label: string): void {
-  process.stderr.write(
-    `[pipeline] ${JSON.stringify({
-      label,
-      expectedTransfers: r.expectedTransfers,
-      storedRows: r.storedRows,
-      retractedTransfers: r.retractedTransfers,
-      expectedFlags: r.expectedFlags,
-      alerts: r.alerts,
-      missingTransfers: r.missingTransfers.length,
-      unexpectedTransfers: r.unexpectedTransfers.length,
-      missingFlags: r.missingFlags.length,
-      missingFlagDetails: r.missingFlagDetails,
-      unexpectedFlags: r.unexpectedFlags.length,
-      undeliveredAlerts: r.undeliveredAlerts.length,
-      flagsWithoutAlert: r.flagsWithoutAlert.length,
-      notRunning: r.notRunning,
-      unexpectedExits: p.unexpectedExits(),
-    })}\n`,
-  );
-  expect(r.expectedTransfers).toBeGreaterThan(0);
-  expect(r.missingTransfers).toEqual([]);
-  expect(r.unexpectedTransfers).toEqual([]);
-  expect(r.storedRows).toBe(r.expectedTransfers);
-  expect(r.storedDistinct).toBe(r.expectedTransfers);
-  expect(r.perAssetStored).toEqual(r.perAssetExpected);
-  expect(r.missingFlags).toEqual([]);
-  expect(r.unexpectedFlags).toEqual([]);
-  expect(r.flagRows).toBe(r.expectedFlags);
-  expect(r.flagsWithoutAlert).toEqual([]);
-  expect(r.undeliveredAlerts).toEqual([]);
-  expect(r.notRunning).toEqual([]);
-}
+const p = usePipeline();
 
 describe("pipeline under chain and infrastructure faults", () => {
   it("RPC node errors (500, 429, JSON-RPC errors, hangs, truncated answers) during traffic", async () => {
@@ -61,7 +21,7 @@ describe("pipeline under chain and infrastructure faults", () => {
     p.proxy.random = null;
     const r = await p.reconcile();
     expect(Object.values(p.proxy.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    expectClean(r, "rpc errors");
+    expectClean(p, r, "rpc errors");
     expect(p.unexpectedExits()).toEqual([]);
   });
 
@@ -73,7 +33,7 @@ describe("pipeline under chain and infrastructure faults", () => {
     await p.anvil.rpc("anvil_reorg", [5, []]);
     await p.traffic(2);
     const r = await p.reconcile();
-    expectClean(r, "reorg");
+    expectClean(p, r, "reorg");
     // The reorg did hit blocks the pipeline had already stored: their transfers are retracted.
     expect(r.retractedTransfers).toBeGreaterThan(0);
     expect(p.unexpectedExits()).toEqual([]);
@@ -87,7 +47,7 @@ describe("pipeline under chain and infrastructure faults", () => {
     await p.startKafka();
     await traffic;
     const r = await p.reconcile();
-    expectClean(r, "kafka restart");
+    expectClean(p, r, "kafka restart");
     expect(p.unexpectedExits()).toEqual([]);
   });
 
@@ -99,7 +59,7 @@ describe("pipeline under chain and infrastructure faults", () => {
     await p.startRedis();
     await traffic;
     const r = await p.reconcile();
-    expectClean(r, "redis restart");
+    expectClean(p, r, "redis restart");
     expect(p.unexpectedExits()).toEqual([]);
   });
 
@@ -110,7 +70,7 @@ describe("pipeline under chain and infrastructure faults", () => {
     expect(p.receiver.refused).toBeGreaterThan(0);
     p.receiver.down = false;
     const r = await p.reconcile({ timeoutMs: outage(300_000, 900_000) });
-    expectClean(r, "receiver down");
+    expectClean(p, r, "receiver down");
     expect(p.unexpectedExits()).toEqual([]);
   });
 });

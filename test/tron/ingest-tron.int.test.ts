@@ -1,11 +1,11 @@
-import { isRetryable } from "@chainscreen/errors";
-import { Backfill, blockScopedId, ChainFollower, KafkaIngestStore } from "@chainscreen/ingest";
+import { blockScopedId, ChainFollower, KafkaIngestStore } from "@chainscreen/ingest";
 import type { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import type { TransferV1 } from "@chainscreen/schema";
-import { collectTopic, testBus, uniqueName } from "@chainscreen/testing";
+import { readBack, testBus, uniqueName } from "@chainscreen/testing";
 import { TronBlockSource, TronHttpClient } from "@chainscreen/tron";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { interruptedBackfill, tick } from "../lib/ingest.js";
 import { account, FIXTURE_BLOCK, TronTestChain } from "./chain.js";
 import { startTronTestServer, type TronTestServer } from "./server.js";
 
@@ -57,33 +57,6 @@ async function expected(source: TronBlockSource, to: number): Promise<Map<string
   return out;
 }
 
-// The service drives the follower with run(), which retries retryable failures (a broker still
-// electing a coordinator right after start); the test ticks by hand, so it retries the same way.
-async function tick(f: ChainFollower): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await f.tick();
-      return;
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
-async function readAll(bus: KafkaBus, topic: string, count: number) {
-  const msgs = await collectTopic(bus, topic, {
-    until: (m) => m.length >= count,
-    timeoutMs: 60_000,
-  });
-  // Read again, waiting for anything beyond the expected count (a duplicate would show up here).
-  const again = await collectTopic(bus, topic, {
-    until: (m) => m.length > count,
-    timeoutMs: 4_000,
-  });
-  return { msgs, total: again.length };
-}
-
 describe("Tron ingestion through Kafka, restarted mid-range", () => {
   let server: TronTestServer;
   let bus: KafkaBus;
@@ -132,7 +105,7 @@ describe("Tron ingestion through Kafka, restarted mid-range", () => {
     await store2.close();
 
     const want = await expected(source(), SOLID);
-    const { msgs, total } = await readAll(bus, topics.transfers, want.size);
+    const { msgs, total } = await readBack(bus, topics.transfers, want.size);
     const ids = msgs.map((m) => m.key as string);
     expect(new Set(ids).size).toBe(ids.length);
     expect(total).toBe(want.size);
@@ -181,7 +154,7 @@ describe("Tron ingestion through Kafka, restarted mid-range", () => {
       chain.add([{ kind: "trx", from: a, to: b, amount: 202 }], { tag: "fork" });
       chain.solidify(5002);
       for (let i = 0; i < 4; i++) await tick(follower);
-      const { msgs, total } = await readAll(bus, topics.transfers, 5);
+      const { msgs, total } = await readBack(bus, topics.transfers, 5);
       expect(total).toBe(5);
       const seen = msgs
         .map((m) => m.value as TransferV1)
@@ -202,40 +175,20 @@ describe("Tron ingestion through Kafka, restarted mid-range", () => {
       progress: uniqueName("tron_bf_progress"),
     };
     const to = FIXTURE_BLOCK + 10;
-    const ctl = new AbortController();
-    const first = new Backfill({
-      source: source(),
-      bus,
-      log: silentLogger(),
-      from: FIRST,
-      to,
-      batchSize: 5,
-      concurrency: 1,
-      topics,
-      signal: ctl.signal,
-      onProgress: () => ctl.abort(),
-    });
-    const p1 = await first.run();
+    const { first, resume, second } = await interruptedBackfill(
+      () => ({ source: source(), bus, log: silentLogger(), from: FIRST, to, batchSize: 5, topics }),
+      { first: { concurrency: 1 } },
+    );
     // The resume point must include the batch committed just before: a restart right after a
     // commit may not lose it (if this fails with `from`, the progress read missed the last
     // committed transaction — its commit markers were not yet written when the end offset was
     // read — and the batch would be emitted twice).
-    expect(p1.done).toBeLessThan(p1.total);
-    const second = new Backfill({
-      source: source(),
-      bus,
-      log: silentLogger(),
-      from: FIRST,
-      to,
-      batchSize: 5,
-      topics,
-    });
-    expect(await second.resumePoint()).toBe(FIRST + p1.done);
-    const p2 = await second.run();
-    expect(p2.done).toBe(p2.total);
+    expect(first.done).toBeLessThan(first.total);
+    expect(resume).toBe(FIRST + first.done);
+    expect(second.done).toBe(second.total);
 
     const want = await expected(source(), to);
-    const { msgs, total } = await readAll(bus, topics.transfers, want.size);
+    const { msgs, total } = await readBack(bus, topics.transfers, want.size);
     expect(total).toBe(want.size);
     expect(new Set(msgs.map((m) => m.key))).toEqual(new Set(want.keys()));
     expect(msgs.some((m) => m.key === FIXTURE_ID)).toBe(true);

@@ -259,9 +259,11 @@ export class ClickHouseAlertsStore implements AlertsStore {
       params.afterAt = q.after.createdAt;
       params.afterId = q.after.id;
     }
+    // One row per alert id: a flag emitted again (tagger redelivery, a resubmitted exchange
+    // report) yields the same alert id with a later createdAt, hence another row; the first wins.
     const rows = await this.#rows<{ payload: string }>(
       `SELECT payload FROM ${Tables.alerts} FINAL WHERE ${where.join(" AND ")}
-       ORDER BY created_at, id ${q.limit ? "LIMIT {limit:UInt32}" : ""}`,
+       ORDER BY created_at, id LIMIT 1 BY id ${q.limit ? "LIMIT {limit:UInt32}" : ""}`,
       { ...params, ...(q.limit ? { limit: q.limit } : {}) },
     );
     return rows.map((r) => JSON.parse(r.payload) as AlertV1);

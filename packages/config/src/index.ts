@@ -69,3 +69,43 @@ export function envPort(defaultValue: number) {
 export function envInt(defaultValue: number, min = 0) {
   return z.coerce.number().int().min(min).default(defaultValue);
 }
+
+/**
+ * The Kafka connection variables of a service, to spread into its env object; `clientId` is the
+ * default of KAFKA_CLIENT_ID. {@link kafkaConnection} turns the parsed values into bus settings.
+ */
+export function kafkaEnv(clientId: string) {
+  return {
+    /** Kafka bootstrap servers. */
+    KAFKA_BROKERS: envList(["127.0.0.1:9092"]),
+    /** Kafka client id. */
+    KAFKA_CLIENT_ID: z.string().default(clientId),
+    /** TLS to the brokers (system CAs). */
+    KAFKA_SSL: envBool(false),
+    /** SASL mechanism; unset = no SASL. */
+    KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
+    /** SASL user. */
+    KAFKA_SASL_USERNAME: z.string().optional(),
+    /** SASL password; secret, no default. */
+    KAFKA_SASL_PASSWORD: z.string().optional(),
+  };
+}
+
+/** Parsed values of the {@link kafkaEnv} variables. */
+export type KafkaEnv = z.infer<z.ZodObject<ReturnType<typeof kafkaEnv>>>;
+
+/**
+ * Kafka bus settings (`@chainscreen/kafka` BusConfig) from the {@link kafkaEnv} variables; SASL
+ * is used only when mechanism, user and password are all set.
+ */
+export function kafkaConnection(env: KafkaEnv) {
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  const username = env.KAFKA_SASL_USERNAME;
+  const password = env.KAFKA_SASL_PASSWORD;
+  return {
+    brokers: env.KAFKA_BROKERS,
+    clientId: env.KAFKA_CLIENT_ID,
+    ssl: env.KAFKA_SSL,
+    sasl: mechanism && username && password ? { mechanism, username, password } : undefined,
+  };
+}

@@ -9,3 +9,4 @@ export * from "./pollers/okx.js";
 export * from "./pollers/poller.js";
 export * from "./pollers/types.js";
 export * from "./report.js";
+export * from "./wallets.js";

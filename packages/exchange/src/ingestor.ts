@@ -1,6 +1,7 @@
 import type { Producer } from "@chainscreen/kafka";
 import type { TransferV1 } from "@chainscreen/schema";
 import { type FieldError, reportToTransfer } from "./report.js";
+import type { ExchangeWalletTags } from "./wallets.js";
 
 /** Per-item outcome of a batch submission. */
 export interface SubmitResult {
@@ -12,13 +13,15 @@ export interface SubmitResult {
  * Validates reported transfers and publishes the valid ones as `transfer.v1`, keyed by id.
  * All-or-nothing per call when `atomic` is set (a batch with any invalid item publishes
  * nothing and says which items failed); otherwise valid items are published and the invalid
- * ones listed.
+ * ones listed. With `wallets`, the exchange wallets the reports name are published as service
+ * tags first (each once), so the tagger stops exposure at them.
  */
 export class ReportIngestor {
   constructor(
     private readonly producer: Pick<Producer, "send">,
     private readonly topic: string,
     private readonly source: string,
+    private readonly wallets: Pick<ExchangeWalletTags, "tag"> | null = null,
   ) {}
 
   /** Validates `reports` for `tenantId` and publishes them; see the class doc for `atomic`. */
@@ -50,6 +53,9 @@ export class ReportIngestor {
     });
     if (opts.atomic && out.rejected.length > 0) return { accepted: [], rejected: out.rejected };
     if (transfers.length > 0) {
+      // Tags before transfers: a tagger that follows both topics then usually knows the wallet
+      // is a service before it screens the on-chain flows into it.
+      await this.wallets?.tag(transfers);
       await this.producer.send(
         this.topic,
         transfers.map((t) => ({ key: t.id, value: t })),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toBaseUnits } from "./amount.js";
 import { chainForNetwork } from "./networks.js";
-import { exchangeTransferId, reportToTransfer } from "./report.js";
+import { canonicalTxHash, exchangeTransferId, reportToTransfer } from "./report.js";
 
 const base = {
   reference: "dep-1",
@@ -82,6 +82,17 @@ describe("reportToTransfer", () => {
     expect(r.transfer.from).toBeNull();
     expect(r.transfer.amount).toBe("1500000000000000000");
     expect(r.transfer.txHash).toBe("ref:dep-1");
+  });
+
+  it("writes the tx hash as the chain ingesters store it, so the report joins the chain", () => {
+    const tron = "E122CBA603B48EE234807F91859A04DBC4728F1B215D5C9C05385733BCA674BC";
+    const r = reportToTransfer({ ...base, txHash: `0x${tron}` }, { source: "push" });
+    expect(r.ok && r.transfer.txHash).toBe(base.txHash);
+    const evm = "2E3DCD05B6A4E4E2A0B4E1DEA7B2B4C1E0F0A1B2C3D4E5F60718293A4B5C6D7E";
+    expect(canonicalTxHash("evm", evm)).toBe(`0x${evm.toLowerCase()}`);
+    expect(canonicalTxHash("bitcoin", `0x${evm}`)).toBe(evm.toLowerCase());
+    // Not a 32-byte hash (an exchange's internal id): kept as given.
+    expect(canonicalTxHash("bitcoin", " Internal transfer 1234 ")).toBe("Internal transfer 1234");
   });
 
   it("is idempotent on the reference: same id whatever else changes", () => {

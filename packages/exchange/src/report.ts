@@ -59,6 +59,19 @@ export interface FieldError {
 export type ReportResult = { ok: true; transfer: TransferV1 } | { ok: false; errors: FieldError[] };
 
 /**
+ * A transaction hash in the form the chain ingesters store it, so a report joins the chain's own
+ * record of the transaction (see `exchange_links` in infra/clickhouse): 32-byte hex hashes in
+ * lower case, with `0x` on EVM chains and without it elsewhere (Bitcoin txids, Tron txIDs).
+ * Anything that is not a 32-byte hex hash (an exchange's internal id) is kept as given.
+ */
+export function canonicalTxHash(family: string | null, hash: string): string {
+  const h = hash.trim();
+  const hex = /^(?:0x)?([0-9a-fA-F]{64})$/.exec(h)?.[1];
+  if (hex === undefined) return h;
+  return family === "evm" ? `0x${hex.toLowerCase()}` : hex.toLowerCase();
+}
+
+/**
  * Deterministic id of a reported transfer: reporter scope (tenant, else exchange) and reference.
  * It does not depend on the tx hash or amount, so a resubmission never counts twice.
  */
@@ -158,11 +171,7 @@ export function reportToTransfer(
     id: exchangeTransferId(chain, scope, r.reference),
     chain,
     kind: deposit ? "exchange_deposit" : "exchange_withdrawal",
-    txHash: r.txHash
-      ? family === "evm"
-        ? r.txHash.toLowerCase()
-        : r.txHash
-      : `ref:${r.reference}`,
+    txHash: r.txHash ? canonicalTxHash(family, r.txHash) : `ref:${r.reference}`,
     index: r.reference,
     blockNumber: null,
     blockHash: null,

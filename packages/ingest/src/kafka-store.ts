@@ -234,8 +234,15 @@ export async function readTail(
     });
     consumer.seek({ topic, partition: 0, offset: start.toString() });
     seeked = true;
-    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000));
-    if ((await Promise.race([done, timeout])) === "timeout") {
+    // The timer is cleared on success: left running it would keep a short-lived process (a CLI
+    // backfill that finds its range done) alive for the whole minute.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((r) => {
+      timer = setTimeout(() => r("timeout"), 60_000);
+    });
+    const outcome = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
       throw new BaseError("timed out reading the checkpoint topic", {
         retryable: true,
         context: { topic },

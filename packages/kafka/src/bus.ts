@@ -114,6 +114,10 @@ function toKafkaConfig(cfg: BusConfig, log: Logger): KafkaConfig {
         // concurrent transactions, leader moves); a failure that outlives the retries reaches our
         // code as an exception and is logged there. At error level they only alarm operators.
         if (level === logLevel.ERROR && message.startsWith("Response ")) log.debug(data, message);
+        // Our idempotent producers limit kafkajs' retries on purpose: a send that keeps failing
+        // surfaces to the caller, which resends the whole batch (see producer()).
+        else if (message.startsWith("Limiting retries for the idempotent producer"))
+          log.debug(data, message);
         else if (level === logLevel.ERROR) log.error(data, message);
         else if (level === logLevel.WARN) log.warn(data, message);
         else log.debug(data, message);

@@ -1,4 +1,4 @@
-import { type FlagV1, senders, type TransferV1 } from "@chainscreen/schema";
+import { type FlagV1, senders, type TransferV1, type WatchlistEntryV1 } from "@chainscreen/schema";
 
 /** DateTime64(3, 'UTC') text form: `YYYY-MM-DD hh:mm:ss.sss` (unambiguous for any input format). */
 export function chTime(ms: number): string {
@@ -175,5 +175,132 @@ export function flagRow(f: FlagV1, origin?: KafkaOrigin): FlagRow {
     kafka_topic: origin?.topic ?? "",
     kafka_partition: origin?.partition ?? 0,
     kafka_offset: origin?.offset ?? "0",
+  };
+}
+
+/** A `watchlist_entries` row as inserted (JSONEachRow). */
+export interface WatchlistEntryRow {
+  list_id: string;
+  family: string;
+  address: string;
+  list_version: number;
+  list_hash: string;
+  code: string | null;
+  entity_name: string | null;
+  programmes: string[];
+  category: string;
+  severity: WatchlistEntryV1["severity"];
+  records: string;
+  listed_from: string;
+  listed_until: string | null;
+  published_at: string;
+  version: number;
+  deleted: 0;
+  kafka_topic: string;
+  kafka_partition: number;
+  kafka_offset: string;
+}
+
+/**
+ * Maps a watchlist.v1 state onto a `watchlist_entries` row; a tombstone (null) maps to no row, so
+ * the history of a delisted address stays (its last message already carried `listedUntil`).
+ *
+ * `listed_from` null ("listed since before anything known") is stored as the epoch, so
+ * `listed_from <= D` holds for every D. `version` orders the states of one (list, family, address,
+ * listed_from) row: the later publication wins, and the message that ends the interval wins over
+ * an open one published in the same millisecond.
+ */
+export function watchlistEntryRow(
+  e: WatchlistEntryV1 | null,
+  origin?: KafkaOrigin,
+): WatchlistEntryRow | null {
+  if (e === null) return null;
+  return {
+    list_id: e.listId,
+    family: e.family,
+    address: e.address,
+    list_version: e.listVersion,
+    list_hash: e.listHash,
+    code: e.code,
+    entity_name: e.entityName,
+    programmes: e.programmes,
+    category: e.category,
+    severity: e.severity,
+    records: JSON.stringify(e.records),
+    listed_from: chTime(e.listedFrom ?? 0),
+    listed_until: e.listedUntil === null ? null : chTime(e.listedUntil),
+    published_at: chTime(e.publishedAt),
+    version: e.publishedAt * 2 + (e.listedUntil === null ? 0 : 1),
+    deleted: 0,
+    kafka_topic: origin?.topic ?? "",
+    kafka_partition: origin?.partition ?? 0,
+    kafka_offset: origin?.offset ?? "0",
+  };
+}
+
+/**
+ * What `list_versions` needs of an imported list version (`VersionSummary` of
+ * `@chainscreen/watchlist` has this shape; the store does not depend on that package).
+ */
+export interface ListVersionInfo {
+  listId: string;
+  version: number;
+  /** sha256 hex of the version's content. */
+  hash: string;
+  /** URL or path it was read from. */
+  source: string;
+  /** When it was fetched and imported (ms). */
+  importedAt: number;
+  counts: { addresses: number };
+  diff: { added: readonly string[]; removed: readonly string[] };
+  /** Parser report: stored whole as JSON; its unknown codes also as an array. */
+  report: { unknownCodes: Record<string, number> };
+}
+
+/** A `list_versions` row as inserted (JSONEachRow). */
+export interface ListVersionRow {
+  list_id: string;
+  list_version: number;
+  list_hash: string;
+  source_url: string;
+  fetched_at: string;
+  published_at: string | null;
+  entries: number;
+  added: number;
+  removed: number;
+  unknown_codes: string[];
+  problems: string;
+}
+
+/** Drops the password of a URL with credentials (`https://user:secret@host/…`); paths pass. */
+export function redactSource(source: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return source;
+  try {
+    const u = new URL(source);
+    if (!u.password) return source;
+    u.password = "***";
+    return u.toString();
+  } catch {
+    return source;
+  }
+}
+
+/**
+ * Maps an activated list version onto a `list_versions` row. `publishedAt` is when its messages
+ * reached the watchlist topic (ms), null when unknown.
+ */
+export function listVersionRow(v: ListVersionInfo, publishedAt: number | null): ListVersionRow {
+  return {
+    list_id: v.listId,
+    list_version: v.version,
+    list_hash: v.hash,
+    source_url: redactSource(v.source),
+    fetched_at: chTime(v.importedAt),
+    published_at: publishedAt === null ? null : chTime(publishedAt),
+    entries: v.counts.addresses,
+    added: v.diff.added.length,
+    removed: v.diff.removed.length,
+    unknown_codes: Object.keys(v.report.unknownCodes).sort(),
+    problems: JSON.stringify(v.report),
   };
 }

@@ -1,8 +1,8 @@
 import type { Received } from "@chainscreen/kafka";
 import type { Logger } from "@chainscreen/logger";
 import { counter, histogram } from "@chainscreen/runtime";
-import type { FlagV1, TransferV1 } from "@chainscreen/schema";
-import { flagRow, type KafkaOrigin, transferRow } from "./rows.js";
+import type { FlagV1, TransferV1, WatchlistEntryV1 } from "@chainscreen/schema";
+import { flagRow, type KafkaOrigin, transferRow, watchlistEntryRow } from "./rows.js";
 import { type Store, Tables } from "./store.js";
 
 const rowsInserted = counter(
@@ -13,6 +13,11 @@ const rowsInserted = counter(
 const rowsSkipped = counter(
   "chainscreen_sink_rows_skipped_total",
   "Redelivered messages skipped because the store already holds their offset",
+  ["table"],
+);
+const withoutRow = counter(
+  "chainscreen_sink_messages_without_row_total",
+  "Messages that map to no row (watchlist tombstones: the history they end is kept)",
   ["table"],
 );
 const batches = counter("chainscreen_sink_batches_total", "Insert batches by outcome", [
@@ -32,7 +37,8 @@ const insertSeconds = histogram("chainscreen_sink_insert_seconds", "Latency of o
 /** How a topic's messages become rows of one table. */
 export interface SinkTarget<T> {
   table: string;
-  toRow: (value: T, origin: KafkaOrigin) => object;
+  /** The row of a message, or null when the message writes nothing (e.g. a tombstone). */
+  toRow: (value: T, origin: KafkaOrigin) => object | null;
 }
 
 /** transfer.v1 → transfers. */
@@ -42,6 +48,14 @@ export const transfersTarget: SinkTarget<TransferV1> = {
 };
 /** flag.v1 → flags. */
 export const flagsTarget: SinkTarget<FlagV1> = { table: Tables.flags, toRow: flagRow };
+/**
+ * watchlist.v1 → watchlist_entries, keeping history: consume with `allowTombstones` (the value is
+ * null for a tombstone), which writes nothing.
+ */
+export const watchlistTarget: SinkTarget<WatchlistEntryV1 | null> = {
+  table: Tables.watchlistEntries,
+  toRow: watchlistEntryRow,
+};
 
 /**
  * Writes Kafka batches into one table, exactly once as seen from the store:
@@ -52,6 +66,8 @@ export const flagsTarget: SinkTarget<FlagV1> = { table: Tables.flags, toRow: fla
  *   were never committed (crash, kill -9) is not inserted again.
  * - Each insert carries `insert_deduplication_token = topic:partition:first-last`, so a retried
  *   insert whose first attempt did land (timeout, connection reset) is dropped by the engine.
+ * - A message whose target maps it to no row (tombstone) is passed over; its offset is committed
+ *   with the batch like any other.
  * - It throws on failure and never commits: the Kafka consumer retries the batch with backoff
  *   (store unreachable → TransientError) or isolates bad messages (ValidationError → dead letter).
  */
@@ -100,9 +116,14 @@ export class StoreSink<T> {
       const a = chunk[0];
       const b = chunk[chunk.length - 1];
       if (!a || !b) continue;
-      const rows = chunk.map((m) =>
-        this.target.toRow(m.value, { topic, partition, offset: m.offset }),
-      );
+      const rows: object[] = [];
+      for (const m of chunk) {
+        const row = this.target.toRow(m.value, { topic, partition, offset: m.offset });
+        if (row !== null) rows.push(row);
+      }
+      if (rows.length < chunk.length)
+        withoutRow.inc({ table: this.target.table }, chunk.length - rows.length);
+      if (rows.length === 0) continue;
       const token = `${topic}:${partition}:${a.offset}-${b.offset}`;
       const t0 = performance.now();
       try {

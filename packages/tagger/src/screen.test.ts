@@ -156,6 +156,39 @@ describe("screenTransfer — direct exposure", () => {
     expect(r.records.filter((x) => x.value.kind === "exposure")).toHaveLength(0);
   });
 
+  it("treats the exchange wallet named by an exchange report as a service for that report", () => {
+    const DEPOSIT = "0x4444444444444444444444444444444444444444"; // not tagged in the index
+    const report = (
+      kind: "exchange_deposit" | "exchange_withdrawal",
+      from: string,
+      to: string,
+    ) => ({
+      ...makeTransfer({ txHash: "0xe1", kind, from, to, timestamp: T0 }),
+      exchange: {
+        name: "acme",
+        reference: "r-1",
+        exchangeAddress: kind === "exchange_deposit" ? to : from,
+      },
+    });
+    // Deposit from a listed address: flagged directly, but the deposit address holds no exposure.
+    const dep = screenTransfer(report("exchange_deposit", LISTED, DEPOSIT), ctx());
+    expect(dep.flags.map((f) => f.sides)).toEqual([["from"]]);
+    expect(dep.records.filter((r) => r.value.kind === "exposure")).toHaveLength(0);
+    expect(dep.records.find((r) => r.value.kind === "outflow")?.value).toMatchObject({
+      address: LISTED,
+      receiverIsService: true,
+    });
+    // Withdrawal from the exchange's wallet: no outflow of it (services hold no exposure).
+    const wd = screenTransfer(report("exchange_withdrawal", DEPOSIT, BOB), ctx());
+    expect(wd.records).toHaveLength(0);
+    // The same movement without the report's attribution seeds hop-1 exposure as usual.
+    const chain = screenTransfer(
+      makeTransfer({ txHash: "0xe2", from: LISTED, to: DEPOSIT, timestamp: T0 }),
+      ctx(),
+    );
+    expect(chain.records.filter((r) => r.value.kind === "exposure")).toHaveLength(1);
+  });
+
   it("gives the same ids on redelivery and retracted flags with the same ids on retraction", () => {
     const c = ctx();
     const t = makeTransfer({ txHash: "0x11", from: ALICE, to: LISTED });

@@ -58,6 +58,27 @@ export function addressStatus(
 }
 const NONE: AddressStatus = { risk: [], service: false };
 
+/**
+ * The exchange's own wallet named by an exchange report (`exchange.exchangeAddress` of an
+ * exchange_deposit / exchange_withdrawal), in lookup form, or null. It is a service for the
+ * report's own transfer even before its service tag (published to watchlist.v1 from the same
+ * report) has reached this instance, so the report itself never seeds exposure into it.
+ */
+export function reportedServiceAddress(t: TransferV1, family: string): string | null {
+  if (t.kind !== "exchange_deposit" && t.kind !== "exchange_withdrawal") return null;
+  const a = t.exchange?.exchangeAddress;
+  return a ? lookupAddress(family, a) : null;
+}
+
+/** `s`, marked as a service when `address` is the report's exchange wallet `service`. */
+function asService(
+  s: AddressStatus,
+  address: string | null,
+  service: string | null,
+): AddressStatus {
+  return service !== null && address === service && !s.service ? { ...s, service: true } : s;
+}
+
 /** Whether a transfer is big enough to carry exposure (minimum amount, unpriced policy). */
 export function carriesExposure(cfg: RulesConfig, usd: number | null): boolean {
   if (usd === null) return cfg.indirect.unpricedPropagates;
@@ -83,8 +104,15 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
   const flags: FlagV1[] = [];
   const records: RoutedRecord[] = [];
 
-  const toStatus = to === null ? NONE : addressStatus(ctx.index, cfg, family, to, ts);
-  const fromStatus = from.map((a) => addressStatus(ctx.index, cfg, family, a, ts));
+  const reported = reportedServiceAddress(t, family);
+  const toStatus = asService(
+    to === null ? NONE : addressStatus(ctx.index, cfg, family, to, ts),
+    to,
+    reported,
+  );
+  const fromStatus = from.map((a) =>
+    asService(addressStatus(ctx.index, cfg, family, a, ts), a, reported),
+  );
   const entriesOf = (s: AddressStatus): FlagEntry[] => s.risk.map((e) => toFlagEntry(e, ts));
 
   if (cfg.direct.enabled) {

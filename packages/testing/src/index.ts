@@ -92,10 +92,31 @@ export async function collectTopic(
     },
   });
   const timeout = opts.timeoutMs ?? 60_000;
-  const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeout));
+  const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeout).unref());
   if (!opts.until(out)) await Promise.race([done, timer]);
   await consumer.disconnect();
   return out;
+}
+
+/**
+ * Reads at least `count` messages back from the start of `topic`, then reads it once more waiting
+ * a few seconds for anything beyond `count`: `total` is what that second read saw, so a duplicate
+ * (or any extra message) shows as `total > count`.
+ */
+export async function readBack(
+  bus: KafkaBus,
+  topic: string,
+  count: number,
+): Promise<{ msgs: CollectedMessage[]; total: number }> {
+  const msgs = await collectTopic(bus, topic, {
+    until: (m) => m.length >= count,
+    timeoutMs: 60_000,
+  });
+  const again = await collectTopic(bus, topic, {
+    until: (m) => m.length > count,
+    timeoutMs: 4_000,
+  });
+  return { msgs, total: again.length };
 }
 
 /** A message read by {@link collectTopic}. */

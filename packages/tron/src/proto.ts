@@ -8,6 +8,44 @@ import protobuf from "protobufjs/light.js";
 // and enum values are the published ones; fields not listed here are skipped by the decoder and
 // never re-encoded, so this subset must not be used to re-serialise third-party transactions
 // (the transaction id is always computed over the original raw_data bytes, see decodeTransaction).
+
+/** The three value-moving contract types this package decodes. */
+export const DECODED_CONTRACTS = [
+  "TransferContract",
+  "TransferAssetContract",
+  "TriggerSmartContract",
+] as const;
+/** Name of a contract type this package decodes. */
+export type DecodedContractName = (typeof DECODED_CONTRACTS)[number];
+
+/** A field of a contract parameter message: name, protobuf type, field number. */
+type ParamField = readonly [name: string, type: "bytes" | "int64", id: number];
+
+// Parameter messages of the value-moving contracts, one table for the descriptor and the decoder.
+// Fields are listed in the order TronGrid prints them, which is the key order of a decoded
+// parameter; the wire order follows the field numbers.
+const PARAM_FIELDS: Record<DecodedContractName, readonly ParamField[]> = {
+  TransferContract: [
+    ["amount", "int64", 3],
+    ["owner_address", "bytes", 1],
+    ["to_address", "bytes", 2],
+  ],
+  TransferAssetContract: [
+    ["amount", "int64", 4],
+    ["asset_name", "bytes", 1],
+    ["owner_address", "bytes", 2],
+    ["to_address", "bytes", 3],
+  ],
+  TriggerSmartContract: [
+    ["data", "bytes", 4],
+    ["owner_address", "bytes", 1],
+    ["contract_address", "bytes", 2],
+    ["call_value", "int64", 3],
+    ["call_token_value", "int64", 5],
+    ["token_id", "int64", 6],
+  ],
+};
+
 const descriptor = {
   nested: {
     protocol: {
@@ -124,31 +162,13 @@ const descriptor = {
             },
           },
         },
-        TransferContract: {
-          fields: {
-            owner_address: { type: "bytes", id: 1 },
-            to_address: { type: "bytes", id: 2 },
-            amount: { type: "int64", id: 3 },
-          },
-        },
-        TransferAssetContract: {
-          fields: {
-            asset_name: { type: "bytes", id: 1 },
-            owner_address: { type: "bytes", id: 2 },
-            to_address: { type: "bytes", id: 3 },
-            amount: { type: "int64", id: 4 },
-          },
-        },
-        TriggerSmartContract: {
-          fields: {
-            owner_address: { type: "bytes", id: 1 },
-            contract_address: { type: "bytes", id: 2 },
-            call_value: { type: "int64", id: 3 },
-            data: { type: "bytes", id: 4 },
-            call_token_value: { type: "int64", id: 5 },
-            token_id: { type: "int64", id: 6 },
-          },
-        },
+        // The value-moving contracts' parameter messages, from the table above.
+        ...Object.fromEntries(
+          Object.entries(PARAM_FIELDS).map(([name, fields]) => [
+            name,
+            { fields: Object.fromEntries(fields.map(([f, type, id]) => [f, { type, id }])) },
+          ]),
+        ),
       },
     },
   },
@@ -158,21 +178,14 @@ const root = protobuf.Root.fromJSON(descriptor);
 const T = {
   Transaction: root.lookupType("protocol.Transaction"),
   raw: root.lookupType("protocol.Transaction.raw"),
-  TransferContract: root.lookupType("protocol.TransferContract"),
-  TransferAssetContract: root.lookupType("protocol.TransferAssetContract"),
-  TriggerSmartContract: root.lookupType("protocol.TriggerSmartContract"),
 };
+const Param = Object.fromEntries(
+  DECODED_CONTRACTS.map((name) => [name, root.lookupType(`protocol.${name}`)]),
+) as Record<DecodedContractName, protobuf.Type>;
+const isDecoded = (type: string): type is DecodedContractName =>
+  (DECODED_CONTRACTS as readonly string[]).includes(type);
 const ContractType = root.lookupEnum("protocol.Transaction.Contract.ContractType");
 const ContractResult = root.lookupEnum("protocol.Transaction.Result.contractResult");
-
-/** The three value-moving contract types this package decodes. */
-export const DECODED_CONTRACTS = [
-  "TransferContract",
-  "TransferAssetContract",
-  "TriggerSmartContract",
-] as const;
-/** Name of a contract type this package decodes. */
-export type DecodedContractName = (typeof DECODED_CONTRACTS)[number];
 
 /** A contract parameter as TronGrid renders it (visible=false): bytes as hex, int64 as numbers. */
 export type ContractValue = Record<string, string | number>;
@@ -254,43 +267,21 @@ function rawDataBytes(tx: Uint8Array): Uint8Array {
 }
 
 function decodeParameter(type: string, value: Uint8Array): ContractValue | null {
+  if (!isDecoded(type)) return null;
   // Large int64 amounts stay exact as decimal strings; TronGrid prints them as JSON numbers.
   const num = (v: unknown): number | string => {
     const s = int64Str(v);
     const n = Number(s);
     return Number.isSafeInteger(n) ? n : s;
   };
+  const m = Param[type].decode(value) as unknown as Record<string, unknown>;
   const out: ContractValue = {};
-  const put = (k: string, v: string | number) => {
+  for (const [name, kind] of PARAM_FIELDS[type]) {
+    const v = kind === "int64" ? num(m[name]) : hex(m[name]);
     // proto3 JSON omits default values, as TronGrid does.
-    if (v !== "" && v !== 0 && v !== "0") out[k] = v;
-  };
-  if (type === "TransferContract") {
-    const m = T.TransferContract.decode(value) as unknown as Record<string, unknown>;
-    put("amount", num(m.amount));
-    put("owner_address", hex(m.owner_address));
-    put("to_address", hex(m.to_address));
-    return out;
+    if (v !== "" && v !== 0 && v !== "0") out[name] = v;
   }
-  if (type === "TransferAssetContract") {
-    const m = T.TransferAssetContract.decode(value) as unknown as Record<string, unknown>;
-    put("amount", num(m.amount));
-    put("asset_name", hex(m.asset_name));
-    put("owner_address", hex(m.owner_address));
-    put("to_address", hex(m.to_address));
-    return out;
-  }
-  if (type === "TriggerSmartContract") {
-    const m = T.TriggerSmartContract.decode(value) as unknown as Record<string, unknown>;
-    put("data", hex(m.data));
-    put("owner_address", hex(m.owner_address));
-    put("contract_address", hex(m.contract_address));
-    put("call_value", num(m.call_value));
-    put("call_token_value", num(m.call_token_value));
-    put("token_id", num(m.token_id));
-    return out;
-  }
-  return null;
+  return out;
 }
 
 /** Decodes a signed (or unsigned) Tron transaction from protobuf bytes or hex. */
@@ -361,7 +352,7 @@ function toLongish(v: Uint8Array | number | bigint): Uint8Array | number | strin
  */
 export function encodeTransaction(input: TransactionInput): { bytes: Uint8Array; raw: Uint8Array } {
   const contract = input.contracts.map((c) => {
-    const Type = T[c.type];
+    const Type = Param[c.type];
     const fields: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(c.value)) fields[k] = toLongish(v);
     const value = Type.encode(Type.fromObject(fields)).finish();

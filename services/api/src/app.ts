@@ -27,7 +27,7 @@ import type { AuditSink } from "./audit.js";
 import { HttpProblem, ProblemSchema, problem, sendProblem } from "./problem.js";
 import { addressRoutes } from "./routes/addresses.js";
 import { caseRoutes } from "./routes/cases.js";
-import type { TransferPublisher } from "./routes/compat.js";
+import type { TransferPublisher, WalletTagger } from "./routes/compat.js";
 import { compatRoutes } from "./routes/compat.js";
 import { exchangeRoutes } from "./routes/exchange.js";
 import { flowRoutes } from "./routes/flows.js";
@@ -51,6 +51,11 @@ export interface ApiDeps {
   log: Logger;
   /** Produces exchange transfer.v1 events for the KYT-shaped endpoint; absent → 503 there. */
   transfers?: TransferPublisher;
+  /**
+   * Publishes the exchange wallets that pushed reports name as service tags (watchlist.v1),
+   * before their transfers; absent → reports tag nothing.
+   */
+  exchangeWallets?: WalletTagger;
   /** Subscriptions, alert history and redelivery; absent → 503 on those routes. */
   alerts?: AlertsDeps;
   /** List versions and imports; absent → 503 on those routes. */

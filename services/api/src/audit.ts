@@ -1,5 +1,6 @@
 import type { Logger } from "@chainscreen/logger";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { BatchInserter } from "./batch-insert.js";
 import { chTime } from "./ch.js";
 
 /** One audited request: who, what, with which parameters, and how many rows it returned. */
@@ -44,67 +45,46 @@ export class MemoryAuditSink implements AuditSink {
 
 /**
  * Batches audit records into ClickHouse `audit_log` (one INSERT per batch rather than per
- * request, which ClickHouse handles poorly). Flushes every `intervalMs` or at `maxBatch` rows; a
- * failed insert is retried on the next flush with the rows kept (bounded by `maxBuffered`, beyond
- * which the oldest are dropped and counted — the API must keep answering when the store is down).
+ * request, which ClickHouse handles poorly; see {@link BatchInserter}). Flushes every
+ * `intervalMs` (default 500) or at `maxBatch` rows; a failed insert is retried on the next flush
+ * with the rows kept (bounded by `maxBuffered`, beyond which the oldest are dropped and counted —
+ * the API must keep answering when the store is down).
  */
 export class ClickHouseAuditSink implements AuditSink {
-  #buf: AuditRecord[] = [];
-  #timer: NodeJS.Timeout;
-  #flushing: Promise<void> | null = null;
-  dropped = 0;
+  readonly #rows: BatchInserter<ReturnType<typeof toRow>>;
 
   constructor(
-    private readonly ch: ClickHouseClient,
-    private readonly log: Logger,
-    private readonly opts: {
+    ch: ClickHouseClient,
+    log: Logger,
+    opts: {
       table?: string;
       intervalMs?: number;
       maxBatch?: number;
       maxBuffered?: number;
     } = {},
   ) {
-    this.#timer = setInterval(() => void this.flush(), opts.intervalMs ?? 500);
-    this.#timer.unref();
+    this.#rows = new BatchInserter(ch, log, {
+      ...opts,
+      table: opts.table ?? "audit_log",
+      intervalMs: opts.intervalMs ?? 500,
+    });
+  }
+
+  /** Records dropped because the buffer was full while the store was unreachable. */
+  get dropped(): number {
+    return this.#rows.dropped;
   }
 
   write(r: AuditRecord): void {
-    this.#buf.push(r);
-    const max = this.opts.maxBuffered ?? 100_000;
-    if (this.#buf.length > max) {
-      this.dropped += this.#buf.length - max;
-      this.#buf.splice(0, this.#buf.length - max);
-    }
-    if (this.#buf.length >= (this.opts.maxBatch ?? 500)) void this.flush();
+    this.#rows.write(toRow(r));
   }
 
-  async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    if (this.#buf.length === 0) return;
-    const batch = this.#buf;
-    this.#buf = [];
-    this.#flushing = this.ch
-      .insert({
-        table: this.opts.table ?? "audit_log",
-        format: "JSONEachRow",
-        values: batch.map(toRow),
-      })
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          this.log.warn({ err, rows: batch.length }, "audit insert failed; will retry");
-          this.#buf = batch.concat(this.#buf);
-        },
-      )
-      .finally(() => {
-        this.#flushing = null;
-      });
-    await this.#flushing;
+  flush(): Promise<void> {
+    return this.#rows.flush();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.flush();
+  close(): Promise<void> {
+    return this.#rows.close();
   }
 }
 

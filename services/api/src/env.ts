@@ -24,6 +24,12 @@ export const env = parseEnv(
     KAFKA_BROKERS: envList([]),
     /** Prefix of topic names (per environment). */
     TOPIC_PREFIX: z.string().default(""),
+    /**
+     * Publish the exchange wallets named by pushed reports (`exchangeAddress`) as service tags
+     * (watchlist.v1, list exchange-wallets); they stop indirect exposure at those addresses, so
+     * turn this off when reporting tenants are not trusted to name only their own wallets.
+     */
+    EXCHANGE_WALLET_TAGS: envBool(true),
     /** Redis for shared rate-limit counters and alert redelivery; empty = in-process counters, no redelivery. */
     REDIS_URL: z.string().default(""),
     /** BullMQ key prefix used by the alerter (redelivery enqueues there). */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { encodeCursor, flowsPageQuery, flowsWhere, parseTime } from "./flows-query.js";
+import {
+  encodeCursor,
+  FLOWS_BY_ADDRESS_RELATION,
+  FLOWS_RELATION,
+  flowsPageQuery,
+  flowsWhere,
+  parseTime,
+} from "./flows-query.js";
 import { HttpProblem } from "./problem.js";
 import { normalizeAddress } from "./screening.js";
 
@@ -23,6 +30,16 @@ describe("flowsWhere", () => {
   it("canonicalises the address filter", () => {
     const w = flowsWhere({ address: "0x01e2919679362dFBC9ee1644Ba9C6da6D6245BB1" });
     expect(w.params.addr).toBe("0x01e2919679362dfbc9ee1644ba9c6da6d6245bb1");
+  });
+  it("reads one address's flows from the address-ordered relation, by its primary key", () => {
+    const w = flowsWhere({ address: "0x01e2919679362dfbc9ee1644ba9c6da6d6245bb1", chain: ["bsc"] });
+    expect(w.relation).toBe(FLOWS_BY_ADDRESS_RELATION);
+    expect(w.sql).toContain("party = {addr:String}");
+    expect(w.sql).not.toContain("transfers_by_address");
+    const page = flowsPageQuery({ address: "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre" });
+    expect(page.sql).toContain(`FROM ${FLOWS_BY_ADDRESS_RELATION} WHERE party = {addr:String}`);
+    expect(flowsWhere({ chain: ["tron"] }).relation).toBe(FLOWS_RELATION);
+    expect(flowsPageQuery({}).sql).toContain(`FROM ${FLOWS_RELATION} WHERE`);
   });
   it.each([
     [{ chain: ["narnia"] }, /unknown chain/],
@@ -73,6 +90,17 @@ describe("parseTime and normalizeAddress", () => {
       family: "evm",
     });
     expect(normalizeAddress(undefined, "hello")).toMatchObject({ ok: false });
+    // 0x + 40 hex is EVM by shape; a mixed-case address is checked once against EIP-55.
+    expect(normalizeAddress(undefined, "0x01e2919679362dFBC9ee1644Ba9C6da6D6245BB1")).toEqual({
+      ok: true,
+      family: "evm",
+      address: "0x01e2919679362dfbc9ee1644ba9c6da6d6245bb1",
+      chain: null,
+    });
+    expect(normalizeAddress(undefined, "0x01e2919679362dFBC9ee1644Ba9C6da6D6245bB1")).toEqual({
+      ok: false,
+      error: "invalid evm address: mixed-case address fails its EIP-55 checksum",
+    });
     expect(normalizeAddress("narnia", "x")).toEqual({ ok: false, error: 'unknown chain "narnia"' });
   });
 });

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { ClickHouseAlertsStore, DEFAULT_QUEUE_SETTINGS, DeliveryQueues } from "@chainscreen/alerts";
 import { ClickHouseKeyStore } from "@chainscreen/auth";
+import { ExchangeWalletTags } from "@chainscreen/exchange";
 import {
   type ConsumerHandle,
   consume,
@@ -13,17 +14,13 @@ import { createLogger } from "@chainscreen/logger";
 import { Shutdown } from "@chainscreen/runtime";
 import { Topics, WatchlistEntryV1 } from "@chainscreen/schema";
 import { createStoreClient } from "@chainscreen/store";
-import {
-  applyWatchlistMessage,
-  FileWatchlistStore,
-  Matcher,
-  publishVersion,
-} from "@chainscreen/watchlist";
+import { FileWatchlistStore, Matcher, publishVersion } from "@chainscreen/watchlist";
 import { Redis } from "ioredis";
 import { buildApi } from "./app.js";
 import { ClickHouseAuditSink } from "./audit.js";
 import { env } from "./env.js";
 import { MatcherLookup } from "./screening.js";
+import { applyFollowedWatchlist } from "./watchlist-follow.js";
 
 const log = createLogger({ service: "api", level: env.LOG_LEVEL });
 const shutdown = new Shutdown(log).install();
@@ -66,6 +63,7 @@ log.info({ addresses: matcher.keyCount }, "watchlist loaded");
 let bus: KafkaBus | null = null;
 let producer: Producer | null = null;
 let follower: ConsumerHandle | null = null;
+let wallets: ExchangeWalletTags | null = null;
 if (env.KAFKA_BROKERS.length > 0) {
   bus = new KafkaBus(
     { brokers: env.KAFKA_BROKERS, clientId: `api-${hostname()}-${process.pid}` },
@@ -73,6 +71,7 @@ if (env.KAFKA_BROKERS.length > 0) {
   );
   producer = await bus.producer();
   const watchlistTopic = topicName(Topics.watchlist, env.TOPIC_PREFIX);
+  if (env.EXCHANGE_WALLET_TAGS) wallets = new ExchangeWalletTags(producer, watchlistTopic);
   follower = await consume(bus, {
     // Every instance needs the whole compacted topic: one group per process.
     groupId: `api-watchlist-${hostname()}-${process.pid}`,
@@ -81,7 +80,10 @@ if (env.KAFKA_BROKERS.length > 0) {
     allowTombstones: true,
     fromBeginning: true,
     handleBatch: async (messages) => {
-      for (const m of messages) applyWatchlistMessage(matcher, m.key ?? "", m.value, m.timestamp);
+      for (const m of messages)
+        applyFollowedWatchlist(matcher, m.key, m.value, m.timestamp, (k, v) =>
+          wallets?.observe(k, v),
+        );
     },
   });
 }
@@ -113,6 +115,7 @@ const app = await buildApi({
         },
       }
     : {}),
+  ...(wallets ? { exchangeWallets: wallets } : {}),
   alerts: {
     store: new ClickHouseAlertsStore(ch),
     ...(queues ? { queues } : {}),

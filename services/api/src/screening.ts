@@ -31,6 +31,8 @@ export interface WatchlistLookup {
   history(family: Family, canonicalAddress: string): ScreenMatch[];
 }
 
+const EVM_SHAPE = /^0x[0-9a-fA-F]{40}$/;
+
 /** A normalised address, or why it is not one. */
 export type Normalized =
   | { ok: true; family: Family; address: string; chain: string | null }
@@ -49,17 +51,20 @@ export function normalizeAddress(chain: string | undefined | null, address: stri
   if (chain) {
     family = chainFamily(chain);
     if (!family) return { ok: false, error: `unknown chain "${chain}"` };
+  } else if (EVM_SHAPE.test(a)) {
+    // 0x + 40 hex is EVM whatever its checksum: canonicalising once below reports a bad EIP-55
+    // checksum as such (familyByShape would verify it a first time, a keccak per mixed-case
+    // address, for the same answer).
+    family = "evm";
   } else {
-    // Shape first (so a bad EIP-55 checksum is reported as such, not as "unknown chain").
+    // Shape first (so a bad checksum is reported as such, not as "unknown chain").
     family =
       familyByShape(a) ??
-      (/^0x[0-9a-fA-F]{40}$/.test(a)
-        ? "evm"
-        : /^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(a)
-          ? "tron"
-          : /^bc1/i.test(a) || isValidAddress("bitcoin", a)
-            ? "bitcoin"
-            : null);
+      (/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(a)
+        ? "tron"
+        : /^bc1/i.test(a) || isValidAddress("bitcoin", a)
+          ? "bitcoin"
+          : null);
     if (!family) {
       return { ok: false, error: "cannot tell the chain from the address; pass chain" };
     }

@@ -5,10 +5,10 @@ import {
   Networks,
   ScriptTypes,
 } from "@chainscreen/bitcoin";
-import { ChainFollower, KafkaIngestStore } from "@chainscreen/ingest";
-import { KafkaBus } from "@chainscreen/kafka";
+import { kafkaConnection } from "@chainscreen/config";
+import { startFollowerService } from "@chainscreen/ingest";
 import { createLogger } from "@chainscreen/logger";
-import { counter, Shutdown, startOpsServer } from "@chainscreen/runtime";
+import { counter, Shutdown } from "@chainscreen/runtime";
 import { env } from "./env.js";
 
 const log = createLogger({ service: "ingest-bitcoin", level: env.LOG_LEVEL });
@@ -62,38 +62,8 @@ const source = new BitcoinBlockSource({
     unresolved.inc(stats.unresolvedInputs);
   },
 });
-const sasl =
-  env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
-    ? {
-        mechanism: env.KAFKA_SASL_MECHANISM,
-        username: env.KAFKA_SASL_USERNAME,
-        password: env.KAFKA_SASL_PASSWORD,
-      }
-    : undefined;
-const bus = new KafkaBus(
-  { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, ssl: env.KAFKA_SSL, sasl },
-  log,
-);
-const store = new KafkaIngestStore({
-  bus,
-  log,
-  topics: { transfers: env.TRANSFERS_TOPIC, blocks: env.INGEST_BLOCKS_TOPIC },
-  transactionalId: env.INGEST_TRANSACTIONAL_ID,
-});
-
 const startBlock =
   env.BITCOIN_START_BLOCK ?? Math.max(0, (await source.head()) - env.BITCOIN_CONFIRMATIONS);
-const follower = new ChainFollower({
-  source,
-  store,
-  log,
-  confirmations: env.BITCOIN_CONFIRMATIONS,
-  emitPending: env.BITCOIN_EMIT_PENDING,
-  startBlock,
-  window: env.BITCOIN_REORG_WINDOW,
-  batchSize: env.BITCOIN_BATCH_SIZE,
-  pollIntervalMs: env.BITCOIN_POLL_INTERVAL_MS,
-});
 log.info(
   {
     api: env.BITCOIN_API,
@@ -104,29 +74,25 @@ log.info(
   "bitcoin ingester starting",
 );
 
-const ops = env.OPS_PORT
-  ? await startOpsServer({
-      port: env.OPS_PORT,
-      isReady: () => follower.tip !== null,
-      details: () => ({ tip: follower.tip?.number ?? null, source: source.name }),
-    })
-  : null;
-
-const stop = new AbortController();
-const running = follower.run(stop.signal).catch((err: unknown) => {
-  // Non-retryable (e.g. a reorg deeper than the window): stop loudly, the supervisor restarts.
-  log.fatal({ err }, "bitcoin follower stopped");
-  void shutdown.run("follower failed").then(() => process.exit(1));
+// On shutdown the outpoint index closes after the Kafka store, before the bus (see
+// startFollowerService for the order); its writes are committed per block.
+await startFollowerService({
+  name: "bitcoin",
+  log,
+  shutdown,
+  kafka: kafkaConnection(env),
+  topics: { transfers: env.TRANSFERS_TOPIC, blocks: env.INGEST_BLOCKS_TOPIC },
+  transactionalId: env.INGEST_TRANSACTIONAL_ID,
+  follower: {
+    source,
+    confirmations: env.BITCOIN_CONFIRMATIONS,
+    emitPending: env.BITCOIN_EMIT_PENDING,
+    startBlock,
+    window: env.BITCOIN_REORG_WINDOW,
+    batchSize: env.BITCOIN_BATCH_SIZE,
+    pollIntervalMs: env.BITCOIN_POLL_INTERVAL_MS,
+  },
+  opsPort: env.OPS_PORT,
+  opsDetails: () => ({ source: source.name }),
+  sourceClients: outpoints ? [["outpoint index", () => outpoints.close()]] : [],
 });
-
-// Order: stop intake (the tick in flight finishes and commits its Kafka transaction, so events
-// and checkpoint stay together), then close the producer, the bus, the outpoint index (its
-// writes are committed per block) and the ops server.
-shutdown.add("stop follower", async () => {
-  stop.abort();
-  await running;
-});
-shutdown.add("kafka store", () => store.close());
-shutdown.add("kafka bus", () => bus.close());
-if (outpoints) shutdown.add("outpoint index", () => outpoints.close());
-if (ops) shutdown.add("ops server", () => ops.close());

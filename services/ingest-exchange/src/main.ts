@@ -1,9 +1,12 @@
+import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   BinanceApi,
   type ExchangeApi,
   ExchangePoller,
+  ExchangeWalletTags,
   FileCheckpoint,
+  followWalletTags,
   KucoinApi,
   OkxApi,
   ReportIngestor,
@@ -45,11 +48,21 @@ const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: "ingest-exchang
 await bus.ensureTopics(standardTopics(env.KAFKA_TOPIC_PREFIX));
 const producer = await bus.producer();
 const topic = topicName(Topics.transfers, env.KAFKA_TOPIC_PREFIX);
+// Deposit addresses and hot wallets in the polled history become service tags (watchlist.v1),
+// each published once: the follower learns what the compacted topic already holds.
+const watchlistTopic = topicName(Topics.watchlist, env.KAFKA_TOPIC_PREFIX);
+const wallets = new ExchangeWalletTags(producer, watchlistTopic);
+const walletFollower = await followWalletTags(
+  bus,
+  watchlistTopic,
+  wallets,
+  `ingest-exchange-wallets-${hostname()}-${process.pid}`,
+);
 
 const pollers = env.EXCHANGE_ACCOUNTS.map((spec) => {
   const [exchange = "", account = exchange] = spec.split(":");
   const tenant = process.env[`EXCHANGE_${account.toUpperCase()}_TENANT`];
-  const ingestor = new ReportIngestor(producer, topic, `${exchange}-api:${account}`);
+  const ingestor = new ReportIngestor(producer, topic, `${exchange}-api:${account}`, wallets);
   return new ExchangePoller({
     api: accountApi(exchange, account),
     checkpoint: new FileCheckpoint(join(env.EXCHANGE_DATA_DIR, `${account}.json`)),
@@ -88,11 +101,13 @@ const loop = (async () => {
 })();
 log.info({ accounts: env.EXCHANGE_ACCOUNTS }, "ingest-exchange started");
 
-// Order: stop polling (intake) → wait for the window in flight → close Kafka → ops server.
+// Order: stop polling (intake) → wait for the window in flight → stop following the watchlist →
+// close Kafka → ops server.
 shutdown
   .add("stop polling", async () => {
     running = false;
     await loop;
   })
+  .add("watchlist follower", () => walletFollower.stop())
   .add("close kafka", () => bus.close())
   .add("close ops server", () => ops.close());

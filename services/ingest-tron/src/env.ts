@@ -1,4 +1,4 @@
-import { envBool, envInt, envList, envPort, parseEnv } from "@chainscreen/config";
+import { envBool, envInt, envList, envPort, kafkaEnv, parseEnv } from "@chainscreen/config";
 import { z } from "zod";
 
 /** Environment of the Tron ingester, parsed once at start (every problem listed, exit 1). */
@@ -31,18 +31,8 @@ export const env = parseEnv(
     TRON_POLL_INTERVAL_MS: envInt(1_000, 10),
     /** Remembered blocks for reorg detection and retraction (head mode), count. */
     TRON_REORG_WINDOW: envInt(128, 1),
-    /** Kafka bootstrap servers. */
-    KAFKA_BROKERS: envList(["127.0.0.1:9092"]),
-    /** Kafka client id. */
-    KAFKA_CLIENT_ID: z.string().default("ingest-tron"),
-    /** TLS to the brokers (system CAs). */
-    KAFKA_SSL: envBool(false),
-    /** SASL mechanism; unset = no SASL. */
-    KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).optional(),
-    /** SASL user. */
-    KAFKA_SASL_USERNAME: z.string().optional(),
-    /** SASL password; secret, no default. */
-    KAFKA_SASL_PASSWORD: z.string().optional(),
+    /** Kafka connection: KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_* (see kafkaEnv). */
+    ...kafkaEnv("ingest-tron"),
     /** Topic for transfer.v1 events. */
     TRANSFERS_TOPIC: z.string().default("transfer.v1"),
     /** Compacted checkpoint topic of the follower. */

@@ -1,7 +1,13 @@
-import { type ConsumerHandle, consume, KafkaBus, topicName } from "@chainscreen/kafka";
+import {
+  type ConsumerHandle,
+  consume,
+  KafkaBus,
+  standardTopics,
+  topicName,
+} from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { gauge, Shutdown, startOpsServer } from "@chainscreen/runtime";
-import { FlagV1, Topics, TransferV1 } from "@chainscreen/schema";
+import { FlagV1, Topics, TransferV1, WatchlistEntryV1 } from "@chainscreen/schema";
 import {
   createStoreClient,
   flagsTarget,
@@ -10,6 +16,7 @@ import {
   Store,
   StoreSink,
   transfersTarget,
+  watchlistTarget,
 } from "@chainscreen/store";
 import type { ZodType } from "zod";
 import { env } from "./env.js";
@@ -44,6 +51,7 @@ async function startRoute<T>(
   name: string,
   schema: ZodType<T>,
   target: SinkTarget<T>,
+  allowTombstones = false,
 ): Promise<void> {
   const sink = new StoreSink(
     store,
@@ -62,6 +70,7 @@ async function startRoute<T>(
         ? topicName(env.SINK_DEAD_LETTER_TOPIC, env.KAFKA_TOPIC_PREFIX)
         : undefined,
       fromBeginning: true,
+      allowTombstones,
       maxBytesPerPartition: env.SINK_FETCH_BYTES_PER_PARTITION,
       maxRetryDelayMs: env.SINK_MAX_RETRY_DELAY_MS,
       // After a rebalance another instance may have stored more of a partition: re-read marks.
@@ -71,10 +80,19 @@ async function startRoute<T>(
   );
 }
 
+// Create the routed topics that are missing with their proper settings before subscribing:
+// subscribing first would let the broker auto-create them with its defaults (a watchlist topic
+// that is not compacted).
+const routed = new Set(env.SINK_TOPICS.map((n) => topicName(n, env.KAFKA_TOPIC_PREFIX)));
+await bus.ensureTopics(standardTopics(env.KAFKA_TOPIC_PREFIX).filter((t) => routed.has(t.topic)));
+
 // Which topic goes to which table.
 for (const name of env.SINK_TOPICS) {
   if (name === Topics.transfers) await startRoute(name, TransferV1, transfersTarget);
   else if (name === Topics.flags) await startRoute(name, FlagV1, flagsTarget);
+  // Compacted, with tombstones after each delisting: they write nothing, so history stays.
+  else if (name === Topics.watchlist)
+    await startRoute(name, WatchlistEntryV1.nullable(), watchlistTarget, true);
   else {
     log.fatal({ topic: name }, "no table for topic");
     process.exit(1);

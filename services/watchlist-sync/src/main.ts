@@ -1,7 +1,9 @@
 import { join, resolve } from "node:path";
+import { kafkaConnection } from "@chainscreen/config";
 import { KafkaBus } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { Shutdown, startOpsServer } from "@chainscreen/runtime";
+import { createStoreClient, Store } from "@chainscreen/store";
 import { FileWatchlistStore } from "@chainscreen/watchlist";
 import { env } from "./env.js";
 import { WatchlistSync } from "./sync.js";
@@ -17,24 +19,25 @@ process.on("unhandledRejection", (err) => {
 });
 const shutdown = new Shutdown(log, 30_000).install();
 
-const sasl =
-  env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
-    ? {
-        mechanism: env.KAFKA_SASL_MECHANISM,
-        username: env.KAFKA_SASL_USERNAME,
-        password: env.KAFKA_SASL_PASSWORD,
-      }
-    : undefined;
-const bus = new KafkaBus(
-  { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, ssl: env.KAFKA_SSL, sasl },
-  log,
-);
+const bus = new KafkaBus(kafkaConnection(env), log);
 await bus.ensureTopics([
   { topic: env.WATCHLIST_TOPIC, partitions: 1, compacted: true },
   { topic: env.OPS_TOPIC, partitions: 1 },
 ]);
 const producer = await bus.producer();
 const dataDir = resolve(env.WATCHLIST_DATA_DIR);
+// Optional: without a store the lists still refresh and publish; only list_versions stays empty.
+const chClient = env.CLICKHOUSE_URL
+  ? createStoreClient({
+      url: env.CLICKHOUSE_URL,
+      username: env.CLICKHOUSE_USER,
+      password: env.CLICKHOUSE_PASSWORD ?? "",
+      database: env.CLICKHOUSE_DATABASE,
+      // A store that does not answer delays only recording (retried next cycle), and shutdown.
+      requestTimeoutMs: 10_000,
+    })
+  : null;
+if (!chClient) log.info("CLICKHOUSE_URL unset: list versions are not recorded in list_versions");
 const sync = new WatchlistSync({
   sources: env.WATCHLIST_SOURCES,
   store: new FileWatchlistStore(dataDir),
@@ -42,6 +45,7 @@ const sync = new WatchlistSync({
   topics: { watchlist: env.WATCHLIST_TOPIC, ops: env.OPS_TOPIC },
   statePath: join(dataDir, "sync-state.json"),
   log,
+  listVersions: chClient ? new Store(chClient) : undefined,
   maxShrink: env.WATCHLIST_MAX_SHRINK,
   fetchTimeoutMs: env.WATCHLIST_FETCH_TIMEOUT_MS,
 });
@@ -59,15 +63,20 @@ log.info(
   {
     sources: env.WATCHLIST_SOURCES.map((s) => s.listId),
     intervalMs: env.WATCHLIST_REFRESH_INTERVAL_MS,
+    store: chClient ? env.CLICKHOUSE_URL : null,
   },
   "watchlist sync started",
 );
 
-// Shutdown order: stop scheduling and wait for a refresh in progress (intake and in-flight work),
-// then the producer, then the bus and the ops server (clients).
+// Shutdown order: stop scheduling and wait for a refresh in progress (intake and in-flight work,
+// including its list_versions insert), then the producer, the store client, then the bus and the
+// ops server (clients).
 shutdown
   .add("stop refresh", () => sync.stop())
   .add("producer", () => producer.disconnect())
+  .add("store client", async () => {
+    await chClient?.close();
+  })
   .add("kafka", () => bus.close())
   .add("ops server", async () => {
     await ops?.close();

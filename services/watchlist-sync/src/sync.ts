@@ -5,6 +5,7 @@ import type { OutMessage, Producer } from "@chainscreen/kafka";
 import type { Logger } from "@chainscreen/logger";
 import { counter, gauge } from "@chainscreen/runtime";
 import { WatchlistOpsEventV1 } from "@chainscreen/schema";
+import { listVersionRow, type Store, Tables } from "@chainscreen/store";
 import {
   fetchList,
   type ImportResult,
@@ -39,12 +40,29 @@ const lastSuccess = gauge(
   ["list"],
 );
 
-/** What the sync remembers per list between runs (conditional-request validators, publishing). */
+const unrecordedVersions = gauge(
+  "chainscreen_watchlist_versions_unrecorded",
+  "Activated versions per list not yet recorded in list_versions (store unreachable: retried each cycle)",
+  ["list"],
+);
+
+/**
+ * What the sync remembers per list between runs (conditional-request validators, publishing,
+ * recording in `list_versions`).
+ */
 interface SourceState {
   etag: string | null;
   lastModified: string | null;
   /** Last version whose messages reached the topic. */
   publishedVersion: number | null;
+  /**
+   * Every activated version up to this one has its `list_versions` row. Absent in state files
+   * written before recording existed (or with recording off): the first recording then writes
+   * the list's whole history.
+   */
+  recordedVersion?: number;
+  /** When versions not yet recorded reached the topic (ms), by version; dropped once recorded. */
+  publishTimes?: Record<string, number>;
 }
 
 /** Outcome of one refresh of one source. */
@@ -62,6 +80,12 @@ export interface WatchlistSyncOptions {
   /** JSON file for validators and publishing progress. */
   statePath: string;
   log: Logger;
+  /**
+   * Where activated versions are recorded, one `list_versions` row each (held versions are not:
+   * the table has no status). Absent: not recorded. Recording runs after the cycle's publishing
+   * and its failures only delay it: unrecorded versions are retried on the next cycle.
+   */
+  listVersions?: Pick<Store, "insertRows">;
   maxShrink?: number;
   fetchTimeoutMs?: number;
   now?: () => number;
@@ -87,6 +111,12 @@ export class WatchlistSync {
       for (const s of this.o.sources) {
         if (this.stopped) break;
         out.push(await this.refresh(s));
+      }
+      // After publishing, never before it: the store being down must not delay the topic.
+      try {
+        await this.recordVersions();
+      } catch (err) {
+        this.o.log.warn({ err: errorMessage(err) }, "list versions not recorded");
       }
       return out;
     })();
@@ -123,6 +153,67 @@ export class WatchlistSync {
     }
     await this.saveState(states);
     return sent;
+  }
+
+  /**
+   * Inserts one `list_versions` row for each activated version of every source that has none yet
+   * (versions activated by `chainscreen lists import` into the same store included). A store
+   * failure is logged and leaves those versions pending for the next call; rows written twice
+   * (a failure after the insert landed) collapse in the table's ReplacingMergeTree. Returns the
+   * rows written.
+   */
+  async recordVersions(): Promise<number> {
+    const target = this.o.listVersions;
+    if (!target) return 0;
+    const states = await this.loadState();
+    let written = 0;
+    let changed = false;
+    for (const s of this.o.sources) {
+      const st = await this.o.store.getState(s.listId);
+      if (!st) continue;
+      const mine: SourceState = states[s.listId] ?? {
+        etag: null,
+        lastModified: null,
+        publishedVersion: null,
+      };
+      // A mark beyond the store's last version means the version store was reset: start over.
+      const mark = mine.recordedVersion ?? 0;
+      const since = mark > st.lastVersion ? 0 : mark;
+      // Held versions are never activated later (a forced import makes a new version): skip them.
+      const todo = st.versions.filter((v) => v.version > since && v.status !== "held");
+      if (todo.length > 0) {
+        const times = mine.publishTimes ?? {};
+        const rows = todo.map((v) => listVersionRow(v, times[String(v.version)] ?? null));
+        try {
+          await target.insertRows(Tables.listVersions, rows);
+        } catch (err) {
+          unrecordedVersions.set({ list: s.listId }, todo.length);
+          this.o.log.warn(
+            {
+              list: s.listId,
+              versions: todo.map((v) => v.version),
+              err: errorMessage(err),
+            },
+            "list versions not recorded; retrying next cycle",
+          );
+          continue;
+        }
+        written += rows.length;
+        this.o.log.info(
+          { list: s.listId, versions: todo.map((v) => v.version) },
+          "list versions recorded",
+        );
+      }
+      unrecordedVersions.set({ list: s.listId }, 0);
+      if (st.lastVersion === mark) continue;
+      const publishTimes = Object.fromEntries(
+        Object.entries(mine.publishTimes ?? {}).filter(([v]) => Number(v) > st.lastVersion),
+      );
+      states[s.listId] = { ...mine, recordedVersion: st.lastVersion, publishTimes };
+      changed = true;
+    }
+    if (changed) await this.saveState(states);
+    return written;
   }
 
   /** Runs {@link runOnce} now and then every `intervalMs` until {@link stop}. */
@@ -255,7 +346,20 @@ export class WatchlistSync {
       } catch (err) {
         return await this.failed(s, "publish", err, log);
       }
-      states[s.listId] = { ...prev, ...validators, publishedVersion: result.version.version };
+      states[s.listId] = {
+        ...prev,
+        ...validators,
+        publishedVersion: result.version.version,
+        // Kept for the version's list_versions row only when rows are recorded at all.
+        ...(this.o.listVersions
+          ? {
+              publishTimes: {
+                ...prev.publishTimes,
+                [String(result.version.version)]: this.now(),
+              },
+            }
+          : {}),
+      };
       await this.saveState(states);
       refreshes.inc({ list: s.listId, outcome: "activated" });
       activeVersion.set({ list: s.listId }, result.version.version);

@@ -4,26 +4,16 @@ import {
   LmdbOutpointStore,
   Networks,
 } from "@chainscreen/bitcoin";
-import { BaseError } from "@chainscreen/errors";
-import { Backfill } from "@chainscreen/ingest";
-import { KafkaBus } from "@chainscreen/kafka";
-import { createLogger } from "@chainscreen/logger";
 import type { Command } from "commander";
-import { errorText, fail, progressBar } from "../util.js";
-
-/** Kafka (kafkajs `retriable`) or node (BaseError `retryable`) errors worth another attempt. */
-function retriable(err: unknown): boolean {
-  return (
-    (err as { retriable?: boolean }).retriable === true ||
-    (err instanceof BaseError && err.retryable)
-  );
-}
-
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) fail(`${name} must be a non-negative integer`);
-  return n;
-};
+import {
+  backfillLogger,
+  brokersOption,
+  chainBackfillCommand,
+  intOption as int,
+  listOption,
+  runBackfill,
+} from "../backfill-runner.js";
+import { fail } from "../util.js";
 
 interface Opts {
   from: number;
@@ -43,17 +33,7 @@ interface Opts {
 
 /** `chainscreen backfill bitcoin --from N --to M`: confirmed Bitcoin blocks into transfer.v1, resumable. */
 export function register(program: Command): void {
-  // The parent may already exist (another chain's backfill file); attach to it if so.
-  const parent =
-    program.commands.find((c) => c.name() === "backfill") ??
-    program.command("backfill").description("Backfill a closed block range of a chain into Kafka");
-  parent
-    .command("bitcoin")
-    .description(
-      "Backfill Bitcoin blocks FROM..TO (below the confirmation depth) as transfer.v1; a rerun of the same range resumes after the last committed batch",
-    )
-    .requiredOption("--from <n>", "first block", int("--from"))
-    .requiredOption("--to <n>", "last block (inclusive)", int("--to"))
+  chainBackfillCommand(program, "bitcoin", "Bitcoin blocks FROM..TO (below the confirmation depth)")
     .option(
       "--url <urls>",
       "node URLs, comma-separated (env BITCOIN_URLS); RPC credentials via BITCOIN_RPC_USER/PASSWORD",
@@ -92,18 +72,10 @@ export function register(program: Command): void {
       if (!(o.network in Networks)) fail("--network must be bitcoin, testnet or regtest");
       if (!["auto", "node", "index"].includes(o.prevouts))
         fail("--prevouts must be auto, node or index");
-      const urls = (o.url ?? process.env.BITCOIN_URLS ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const urls = listOption(o.url ?? process.env.BITCOIN_URLS ?? "");
       if (urls.length === 0) fail("no node URL: pass --url or set BITCOIN_URLS");
-      const brokers = (o.brokers ?? process.env.KAFKA_BROKERS ?? "127.0.0.1:9092")
-        .split(",")
-        .map((s) => s.trim());
-      const log = createLogger({
-        service: "cli-backfill-bitcoin",
-        level: process.env.LOG_LEVEL ?? "warn",
-      });
+      const brokers = brokersOption(o.brokers);
+      const log = backfillLogger("cli-backfill-bitcoin");
       const backend = createBackend({
         api: o.api as "rpc" | "esplora",
         urls,
@@ -121,47 +93,16 @@ export function register(program: Command): void {
         strictInputs: !o.lenientInputs,
         log,
       });
-      const bus = new KafkaBus({ brokers, clientId: "chainscreen-backfill-bitcoin" }, log);
-      const stop = new AbortController();
-      // Ctrl-C stops after the batch in flight is committed; the same command resumes.
-      process.once("SIGINT", () => stop.abort());
-      const bar = progressBar(o.to - o.from + 1, "blocks");
-      try {
-        const job = new Backfill({
-          source,
-          bus,
-          log,
-          from: o.from,
-          to: o.to,
-          batchSize: o.batchSize,
-          concurrency: o.concurrency,
-          confirmations: o.confirmations,
-          topics: { transfers: o.topic },
-          signal: stop.signal,
-          onProgress: (p) => bar.update(p.done),
-        });
+      await runBackfill(o, {
+        source,
+        log,
+        finality: { confirmations: o.confirmations },
+        brokers,
+        clientId: "chainscreen-backfill-bitcoin",
+        close: async () => outpoints?.close(),
         // A broker that just created the topics may not have elected leaders yet: retry what
         // Kafka or the node call retriable; the job resumes from its last committed batch.
-        const attempt = async () => {
-          bar.update((await job.resumePoint()) - o.from);
-          return job.run();
-        };
-        let p = await attempt().catch((err: unknown) => ({ err }));
-        for (let n = 1; "err" in p && n < 5 && retriable(p.err) && !stop.signal.aborted; n++) {
-          await new Promise((r) => setTimeout(r, 1_000 * n));
-          p = await attempt().catch((err: unknown) => ({ err }));
-        }
-        if ("err" in p) throw p.err;
-        bar.stop();
-        process.stdout.write(
-          `${stop.signal.aborted ? "interrupted" : "done"}: blocks ${p.done}/${p.total}, transfers ${p.transfers}\n`,
-        );
-      } catch (err) {
-        bar.stop();
-        fail(errorText(err));
-      } finally {
-        await bus.close().catch(() => {});
-        await outpoints?.close().catch(() => {});
-      }
+        retry: true,
+      });
     });
 }

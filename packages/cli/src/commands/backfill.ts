@@ -1,10 +1,14 @@
 import { createEvmSource, EVM_CHAINS } from "@chainscreen/evm";
-import { Backfill, backfillTopic } from "@chainscreen/ingest";
-import { KafkaBus } from "@chainscreen/kafka";
-import { createLogger } from "@chainscreen/logger";
+import { backfillTopic } from "@chainscreen/ingest";
 import { Topics } from "@chainscreen/schema";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { fail, progressBar } from "../util.js";
+import {
+  backfillCommand,
+  backfillLogger,
+  listOption as list,
+  runBackfill,
+} from "../backfill-runner.js";
+import { fail } from "../util.js";
 
 const int = (v: string) => {
   const n = Number(v);
@@ -12,21 +16,10 @@ const int = (v: string) => {
     throw new InvalidArgumentError("expected a non-negative integer");
   return n;
 };
-const list = (v: string) =>
-  v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 /** `chainscreen backfill evm`: a resumable backfill of a block range into transfer.v1. */
 export function register(program: Command): void {
-  // Other chains add `backfill <chain>` subcommands to the same parent.
-  const backfill =
-    program.commands.find((c) => c.name() === "backfill") ??
-    program
-      .command("backfill")
-      .description("Ingest a historical block range next to the live follower");
-  backfill
+  backfillCommand(program)
     .command("evm")
     .description(
       "Backfill an EVM chain's native, token and internal transfers for a block range (resumable)",
@@ -58,7 +51,7 @@ export function register(program: Command): void {
       const known = EVM_CHAINS[o.chain as string];
       const chainId: number | undefined = o.chainId ?? known?.chainId;
       if (chainId === undefined) fail(`unknown chain ${o.chain}: pass --chain-id`);
-      const log = createLogger({ service: "cli-backfill", level: process.env.LOG_LEVEL ?? "warn" });
+      const log = backfillLogger("cli-backfill");
       const { rpc, source } = await createEvmSource(
         {
           chain: o.chain,
@@ -72,40 +65,19 @@ export function register(program: Command): void {
         },
         log,
       );
-      const bus = new KafkaBus({ brokers, clientId: `chainscreen-backfill-${o.chain}` }, log);
-      const abort = new AbortController();
-      process.once("SIGINT", () => abort.abort());
-      process.once("SIGTERM", () => abort.abort());
-      const total = o.to - o.from + 1;
-      const bar = progressBar(total, "blocks");
-      try {
-        const job = new Backfill({
-          source,
-          bus,
-          log,
-          from: o.from,
-          to: o.to,
-          batchSize: o.batchSize,
-          concurrency: o.concurrency,
-          topics: { transfers: o.topic, progress: o.progressTopic },
-          requireFinal: !o.allowUnsafe,
-          confirmations: o.confirmations,
-          signal: abort.signal,
-          onProgress: (p) => bar.update(p.done),
-        });
-        const resume = await job.resumePoint();
-        if (resume > o.from)
-          process.stderr.write(`resuming at block ${resume} (${resume - o.from} done before)\n`);
-        bar.update(resume - o.from);
-        const p = await job.run();
-        bar.stop();
-        const eta = p.etaSeconds === null ? "-" : `${Math.round(p.etaSeconds)}s`;
-        process.stdout.write(
-          `${abort.signal.aborted ? "interrupted (resumable)" : "done"}: ${p.done}/${p.total} blocks, ${p.transfers} transfers this run, ${p.blocksPerSecond.toFixed(1)} blocks/s, ETA ${eta}\n`,
-        );
-      } finally {
-        await bus.close();
-        await rpc.close();
-      }
+      await runBackfill(o, {
+        source,
+        log,
+        finality: { requireFinal: !o.allowUnsafe, confirmations: o.confirmations },
+        brokers,
+        clientId: `chainscreen-backfill-${o.chain}`,
+        close: () => rpc.close(),
+        signals: ["SIGINT", "SIGTERM"],
+        announceResume: true,
+        summary: (p, interrupted) => {
+          const eta = p.etaSeconds === null ? "-" : `${Math.round(p.etaSeconds)}s`;
+          return `${interrupted ? "interrupted (resumable)" : "done"}: ${p.done}/${p.total} blocks, ${p.transfers} transfers this run, ${p.blocksPerSecond.toFixed(1)} blocks/s, ETA ${eta}`;
+        },
+      });
     });
 }

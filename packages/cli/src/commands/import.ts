@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, statSync } from "node:fs";
-import { importReports } from "@chainscreen/exchange";
+import { ExchangeWalletTags, importReports } from "@chainscreen/exchange";
 import { KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { Topics } from "@chainscreen/schema";
@@ -25,6 +25,10 @@ export function register(program: Command): void {
     )
     .option("--topic-prefix <prefix>", "topic prefix", process.env.KAFKA_TOPIC_PREFIX ?? "")
     .option("--show-rejected <n>", "rejected rows to print", "20")
+    .option(
+      "--no-wallet-tags",
+      "do not publish the exchangeAddress wallets as service tags (list exchange-wallets)",
+    )
     .action(
       async (
         file: string,
@@ -34,6 +38,7 @@ export function register(program: Command): void {
           brokers: string;
           topicPrefix: string;
           showRejected: string;
+          walletTags: boolean;
         },
       ) => {
         if (!existsSync(file) || !statSync(file).isFile())
@@ -50,23 +55,33 @@ export function register(program: Command): void {
           await bus.ensureTopics(standardTopics(opts.topicPrefix));
           const producer = await bus.producer();
           const topic = topicName(Topics.transfers, opts.topicPrefix);
+          // The exchange's own wallets named by the rows become service tags on the watchlist
+          // topic (as the push API and the pollers do), each once per run; a rerun republishes
+          // the same state, which the compacted topic absorbs.
+          const wallets = opts.walletTags
+            ? new ExchangeWalletTags(producer, topicName(Topics.watchlist, opts.topicPrefix))
+            : null;
           const input = createReadStream(file);
           const bar = progressBar(size, "bytes");
           const summary = await importReports(input, {
             format,
             tenantId: opts.tenant,
             source: `import:${file.split("/").pop()}`,
-            onBatch: (transfers) =>
-              producer.send(
+            onBatch: async (transfers) => {
+              // Tags before transfers, so a tagger following both topics usually knows the wallet.
+              await wallets?.tag(transfers);
+              await producer.send(
                 topic,
                 transfers.map((t) => ({ key: t.id, value: t })),
-              ),
+              );
+            },
             onProgress: () => bar.update(input.bytesRead),
           });
           bar.update(size);
           bar.stop();
           console.log(
-            `rows ${summary.rows}, accepted ${summary.accepted}, rejected ${summary.rejected}`,
+            `rows ${summary.rows}, accepted ${summary.accepted}, rejected ${summary.rejected}` +
+              (wallets ? `, exchange wallets tagged ${wallets.published}` : ""),
           );
           for (const r of summary.rejectedRows.slice(0, Number(opts.showRejected))) {
             console.log(

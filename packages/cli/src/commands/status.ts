@@ -104,7 +104,8 @@ export function register(program: Command): void {
     .option(
       "--groups <list>",
       "consumer groups and their topic, group:topic",
-      "tagger:transfer.v1,sink:transfer.v1,sink:flag.v1,alerter:flag.v1",
+      // The sink's groups are `<SINK_GROUP_ID>.<topic>`, one per routed topic.
+      "tagger:transfer.v1,sink.transfer.v1:transfer.v1,sink.flag.v1:flag.v1,sink.watchlist.v1:watchlist.v1,alerter:flag.v1",
     )
     .option(
       "--metrics <urls>",
@@ -150,15 +151,26 @@ export function register(program: Command): void {
         log: { level: ClickHouseLogLevel.OFF },
       });
       try {
+        // Rows are written by watchlist-sync when a version is activated (held ones are not).
+        // A row recorded twice (retried insert) collapses under FINAL.
         const rs = await ch.query({
-          query: `SELECT list_id, max(list_version) AS version, argMax(entries, list_version) AS entries,
-                         toString(max(fetched_at)) AS fetched_at
-                  FROM list_versions GROUP BY list_id ORDER BY list_id`,
+          query: `SELECT list_id AS list, max(list_version) AS version,
+                         argMax(entries, list_version) AS entries,
+                         argMax(added, list_version) AS added,
+                         argMax(removed, list_version) AS removed,
+                         toString(max(fetched_at)) AS fetched_at,
+                         count() AS versions
+                  FROM list_versions FINAL GROUP BY list_id ORDER BY list_id`,
           format: "JSONEachRow",
         });
-        print("watchlists", (await rs.json()) as Record<string, string | number>[]);
+        print(
+          "watchlists (latest activated version)",
+          (await rs.json()) as Record<string, string | number>[],
+        );
       } catch (err) {
-        print("watchlists", [{ error: (err as Error).message.split("\n")[0] ?? "" }]);
+        print("watchlists (latest activated version)", [
+          { error: (err as Error).message.split("\n")[0] ?? "" },
+        ]);
       } finally {
         await ch.close();
       }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import {
+  ADDRESS_QUERY_SETTINGS,
   FLOW_COLUMNS,
-  FLOW_QUERY_SETTINGS,
-  FLOWS_RELATION,
+  FLOWS_BY_ADDRESS_RELATION,
   type FlowRow,
   flowFromRow,
 } from "../flows-query.js";
@@ -164,11 +164,15 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
             query,
             query_params: { ...params, ...extra },
             format: "JSONEachRow",
-            clickhouse_settings: FLOW_QUERY_SETTINGS,
+            clickhouse_settings: ADDRESS_QUERY_SETTINGS,
           })
         ).json<T>();
 
-      const [exposure, counterparties, flows, timeline] = await Promise.all([
+      const cpLimit = req.query.counterparties ?? 50;
+      // Three queries, each a range of an address-ordered table's primary key: flags filed under
+      // the address (flags_by_address, migration 102) for exposure and for recent flows, and the
+      // address's transfers (transfers_by_address) read once for counterparties and timeline.
+      const [exposure, transferRollup, flows] = await Promise.all([
         q<{
           exposure: string;
           min_hops: number;
@@ -182,46 +186,58 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
           `SELECT exposure, min(hops) AS min_hops, count() AS flows, sum(value_usd) AS usd,
              groupUniqArray(50)(listed_address) AS srcs, groupUniqArrayArray(50)(entities) AS ents,
              toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
-           FROM ${FLOWS_RELATION}
-           WHERE transfer_id IN (SELECT id FROM transfers_by_address WHERE address = {addr:String})
-             AND counterparty = {addr:String} AND ${chainCond} AND status != 'retracted'
+           FROM ${FLOWS_BY_ADDRESS_RELATION}
+           WHERE party = {addr:String} AND counterparty = {addr:String} AND ${chainCond}
+             AND status != 'retracted'
            GROUP BY exposure ORDER BY min_hops`,
         ),
         q<{
+          per_day: number;
+          day: string;
           counterparty: string;
           asset: string;
           transfers: string;
+          tin: string;
+          tout: string;
           received: string;
           sent: string;
           first: string;
           last: string;
         }>(
-          // Straight on the address-ordered table so the primary key (address, ts, …) is used.
-          `SELECT counterparty, asset, count() AS transfers,
+          // One read of the address's transfers, two groupings (rather than two queries, each
+          // paying FINAL over every part): per (counterparty, asset) — one row per counterparty of
+          // a transfer (UTXO transfers have several, and none when the other side is unknown) —
+          // and per day, counting each transfer once (its first counterparty, n <= 1; n = 0 when
+          // it has none). per_day tells the two kinds of rows apart; counterparties come first,
+          // most transfers first, then the days in order; LIMIT … BY keeps the top counterparties
+          // and every day.
+          `SELECT grouping(counterparty) AS per_day, toString(toDate(ts)) AS day, counterparty, asset,
+             count() AS transfers,
+             countIf(n <= 1 AND direction = 'in') AS tin, countIf(n <= 1 AND direction = 'out') AS tout,
              toString(sumIf(amount, direction = 'in')) AS received,
              toString(sumIf(amount, direction = 'out')) AS sent,
              toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
            FROM transfers_by_address FINAL
-           ARRAY JOIN counterparties AS counterparty
+           LEFT ARRAY JOIN counterparties AS counterparty, arrayEnumerate(counterparties) AS n
            WHERE address = {addr:String} AND ${chainCond} AND status != 'retracted'
-           GROUP BY counterparty, asset ORDER BY transfers DESC, counterparty LIMIT {lim:UInt32}`,
-          { lim: req.query.counterparties ?? 50 },
+           GROUP BY GROUPING SETS ((counterparty, asset), (day))
+           HAVING per_day = 1 OR counterparty != ''
+           ORDER BY per_day, if(per_day = 0, transfers, 0) DESC, counterparty, asset, day
+           LIMIT {lim:UInt32} BY per_day, day`,
+          // LIMIT 0 BY would drop the days too; extra counterparty rows are cut below.
+          { lim: Math.max(1, cpLimit) },
         ),
         q<FlowRow & { path: string[] }>(
-          `SELECT ${FLOW_COLUMNS}, path_addresses AS path FROM ${FLOWS_RELATION}
-           WHERE transfer_id IN (SELECT id FROM transfers_by_address WHERE address = {addr:String})
-             AND (has(senders, {addr:String}) OR to_address = {addr:String}) AND ${chainCond}
-             AND status != 'retracted'
+          `SELECT ${FLOW_COLUMNS}, path_addresses AS path FROM ${FLOWS_BY_ADDRESS_RELATION}
+           WHERE party = {addr:String} AND ${chainCond} AND status != 'retracted'
            ORDER BY ts DESC, id DESC LIMIT {lim:UInt32}`,
           { lim: req.query.flows ?? 50 },
         ),
-        q<{ day: string; tin: string; tout: string }>(
-          `SELECT toString(toDate(ts)) AS day, countIf(direction = 'in') AS tin, countIf(direction = 'out') AS tout
-           FROM transfers_by_address FINAL
-           WHERE address = {addr:String} AND ${chainCond} AND status != 'retracted'
-           GROUP BY day ORDER BY day`,
-        ),
       ]);
+      const counterparties = transferRollup
+        .filter((r) => Number(r.per_day) === 0)
+        .slice(0, cpLimit);
+      const timeline = transferRollup.filter((r) => Number(r.per_day) === 1);
 
       const flaggedPerDay = new Map<string, number>();
       for (const f of flows) {

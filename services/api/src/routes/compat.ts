@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { chainFamily, tryCanonicalize } from "@chainscreen/addresses";
+import { canonicalTxHash } from "@chainscreen/exchange";
 import { type TransferV1, TransferV1 as TransferV1Schema, transferId } from "@chainscreen/schema";
 import type { FastifyInstance } from "fastify";
 import { badRequest, HttpProblem } from "../problem.js";
@@ -9,6 +10,11 @@ import { problemResponses } from "./schemas.js";
 /** Sends transfer.v1 events into the pipeline (Kafka in production). */
 export interface TransferPublisher {
   publish(t: TransferV1): Promise<void>;
+}
+
+/** Publishes the exchange wallets named by reported transfers as service tags (see @chainscreen/exchange). */
+export interface WalletTagger {
+  tag(transfers: readonly TransferV1[]): Promise<number>;
 }
 
 /**
@@ -243,7 +249,8 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
           { field: "transferReference", message: "malformed" },
         ]);
       }
-      const tx = b.transferReference.slice(0, sep).trim();
+      // Stored as the chain ingesters store hashes, so the registration joins the chain's record.
+      const tx = canonicalTxHash(family, b.transferReference.slice(0, sep));
       const tail = b.transferReference.slice(sep + 1).trim();
       const idx = /^\d{1,9}$/.test(tail) ? Number(tail) : null;
       let address: string | null = null;
@@ -331,6 +338,7 @@ export async function compatRoutes(app: FastifyInstance): Promise<void> {
           `transfer is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
         );
       }
+      await app.deps.exchangeWallets?.tag([parsed.data]);
       await pub.publish(parsed.data);
       req.auditAction = "transfer.register";
       req.auditRows = 1;

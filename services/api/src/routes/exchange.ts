@@ -127,6 +127,9 @@ export async function exchangeRoutes(app: FastifyInstance): Promise<void> {
           ),
         );
       }
+      // Wallet tags first (each wallet once): the tagger then usually knows the exchange's
+      // addresses are services before it screens the on-chain flows into them.
+      await app.deps.exchangeWallets?.tag(transfers);
       for (const t of transfers) await pub.publish(t);
       return { accepted, rejected };
     },

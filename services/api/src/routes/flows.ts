@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { exchangeLinksOf } from "../exchange-links.js";
 import {
   encodeCursor,
   FLOW_COLUMNS,
@@ -9,13 +10,14 @@ import {
   type FlowsQuery,
   flowFromRow,
   flowsPageQuery,
+  queryFlowsPage,
   SEVERITIES,
   SORT_FIELDS,
   sortValue,
 } from "../flows-query.js";
 import { notFound } from "../problem.js";
 import { lineCounter } from "../stream-util.js";
-import { FlowSchema, problemResponses } from "./schemas.js";
+import { ExchangeLinkSchema, FlowSchema, problemResponses } from "./schemas.js";
 
 const list = (maxLength = 128) => ({
   type: "array",
@@ -142,14 +144,7 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
           .header("content-disposition", `attachment; filename="flows.${csv ? "csv" : "ndjson"}"`);
         return reply.send(res.stream.pipe(counter));
       }
-      const page = flowsPageQuery(q);
-      const rs = await ch.query({
-        query: `${page.sql} LIMIT {lim:UInt32}`,
-        query_params: { ...page.params, lim: page.limit + 1 },
-        format: "JSONEachRow",
-        clickhouse_settings: FLOW_QUERY_SETTINGS,
-      });
-      const rows = await rs.json<FlowRow>();
+      const { page, rows } = await queryFlowsPage(ch, q);
       const more = rows.length > page.limit;
       const items = rows.slice(0, page.limit);
       const last = items[items.length - 1];
@@ -175,7 +170,12 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
       config: { permission: "flows:read" },
       schema: {
         tags: ["flows"],
-        summary: "One flagged flow with its evidence: transfer, matched entries, exposure path",
+        summary:
+          "One flagged flow with its evidence: transfer, matched entries, exposure path, exchange attribution",
+        description:
+          "`exchange` lists the exchange reports linked to the flow's transfer (same chain, transaction, " +
+          "asset and parties): for an on-chain transfer, the deposits/withdrawals exchanges reported for it; " +
+          "for a reported transfer, the on-chain transfer it describes.",
         params: {
           type: "object",
           properties: { id: { type: "string", minLength: 1, maxLength: 512 } },
@@ -189,6 +189,7 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
               path: { type: "array", items: { type: "string" } },
               evidence: { type: "object", additionalProperties: true },
               cases: { type: "array", items: { type: "string" } },
+              exchange: { type: "array", items: ExchangeLinkSchema },
             },
           },
           ...problemResponses(401, 403, 404),
@@ -239,7 +240,12 @@ export async function flowRoutes(app: FastifyInstance): Promise<void> {
         format: "JSONEachRow",
       });
       const cases = (await cs.json<{ case_id: string }>()).map((c) => c.case_id);
-      return { flow: flowFromRow(r), path: r.path, evidence, cases };
+      const exchange = await exchangeLinksOf(ch, {
+        chain: r.chain,
+        txHash: r.tx_hash,
+        transferId: r.transfer_id,
+      });
+      return { flow: flowFromRow(r), path: r.path, evidence, cases, exchange };
     },
   );
 }

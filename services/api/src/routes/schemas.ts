@@ -34,6 +34,32 @@ export const FlowSchema = {
   },
 } as const;
 
+/** An exchange's report linked to an on-chain transfer (see exchange-links.ts). */
+export const ExchangeLinkSchema = {
+  type: "object",
+  properties: {
+    exchange: str,
+    tenantId: { type: "string", description: "Tenant that reported it" },
+    direction: { type: "string", enum: ["deposit", "withdrawal"] },
+    reference: { type: "string", description: "The reporter's reference" },
+    customerRef: { type: "string", nullable: true },
+    exchangeAddress: { type: "string", description: "The exchange's wallet, as reported" },
+    counterparty: { type: "string", description: "The outside address, as reported" },
+    counterpartyOnChain: {
+      type: "boolean",
+      description: "The chain confirms the reported outside address",
+    },
+    matchedOn: { type: "string", enum: ["receiver", "sender", "tx_hash"] },
+    reportTransferId: { type: "string", description: "Transfer id of the exchange report" },
+    onchainTransferId: { type: "string", description: "Transfer id of the on-chain transfer" },
+    blockNumber: { type: "integer", nullable: true },
+    status: { type: "string", description: "On-chain status: pending or confirmed" },
+    reportedAt: { type: "string", format: "date-time" },
+    reportedAmount: { type: "string", description: "Integer base units, as reported" },
+    amountMatches: { type: "boolean" },
+  },
+} as const;
+
 /** A list entry that matched an address. */
 export const MatchSchema = {
   type: "object",

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { tenantScope } from "@chainscreen/auth";
 import type { FastifyInstance } from "fastify";
+import { BatchInserter } from "../batch-insert.js";
 import { chTime } from "../ch.js";
 import { parseTime } from "../flows-query.js";
 import { badRequest, notFound } from "../problem.js";
@@ -20,6 +21,19 @@ const SCREENINGS = "api_screenings";
 /** POST /v1/screen (batch screening against the in-memory matcher) and screening history. */
 export async function screenRoutes(app: FastifyInstance): Promise<void> {
   const { watchlist, ch, log } = app.deps;
+  // One INSERT per batch of screenings, not per request (see BatchInserter); flushed on close.
+  const screenings = new BatchInserter<{
+    id: string;
+    tenant_id: string;
+    key_id: string;
+    at: string;
+    screened_at: string;
+    addresses: number;
+    hits: number;
+    invalid: number;
+    hit_addresses: string[];
+  }>(ch, log, { table: SCREENINGS });
+  app.addHook("onClose", () => screenings.close());
 
   app.post<{ Body: ScreenBody }>(
     "/v1/screen",
@@ -136,24 +150,18 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
         };
       });
       const screeningId = randomUUID();
-      // Recorded asynchronously: the answer does not wait for the store.
-      ch.insert({
-        table: SCREENINGS,
-        format: "JSONEachRow",
-        values: [
-          {
-            id: screeningId,
-            tenant_id: p.tenantId,
-            key_id: p.keyId,
-            at: chTime(Date.now()),
-            screened_at: chTime(at),
-            addresses: results.length,
-            hits,
-            invalid,
-            hit_addresses: hitAddresses.slice(0, 10_000),
-          },
-        ],
-      }).catch((err: unknown) => log.warn({ err }, "screening record insert failed"));
+      // Recorded asynchronously and in batches: the answer does not wait for the store.
+      screenings.write({
+        id: screeningId,
+        tenant_id: p.tenantId,
+        key_id: p.keyId,
+        at: chTime(Date.now()),
+        screened_at: chTime(at),
+        addresses: results.length,
+        hits,
+        invalid,
+        hit_addresses: hitAddresses.slice(0, 10_000),
+      });
       req.auditRows = results.length;
       return {
         screeningId,
