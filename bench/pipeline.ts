@@ -297,12 +297,24 @@ try {
     }
     await sleep(1_000);
   }
-  // Flags settle a little after the transfers (two tagger stages): wait until the count is stable.
+  // The sink stores transfers independently of the tagger: the run is over only when both tagger
+  // stages (transfer screening, then exposure) have consumed everything and the sink has stored
+  // every flag they produced. Waiting on the stored transfers alone measured the sink path and
+  // left the tagger's backlog to spill into the latency phase.
+  say("waiting for the tagger (both stages) and the flag sink");
   let flags = -1;
   for (;;) {
     const f = await count("SELECT count() AS n FROM flags");
-    const lag = await bus.lag(`${prefix}.sink.flag.v1`, t(Topics.flags)).catch(() => 1);
-    if (f === flags && lag === 0) break;
+    const lags = await Promise.all([
+      bus.lag(`${prefix}.tagger`, t(Topics.transfers)).catch(() => 1),
+      bus.lag(`${prefix}.tagger-exposure`, t(Topics.exposure)).catch(() => 1),
+      bus.lag(`${prefix}.sink.flag.v1`, t(Topics.flags)).catch(() => 1),
+    ]);
+    if (f === flags && lags.every((l) => l === 0)) break;
+    if (performance.now() - lastLog > 15_000) {
+      lastLog = performance.now();
+      say(`tagger lag ${lags[0]} transfers, ${lags[1]} exposure records; ${f} flags stored`);
+    }
     flags = f;
     await sleep(3_000);
   }
