@@ -119,6 +119,26 @@ const receiver = createServer((req, res) => {
   });
 });
 
+// Stops every process the bench started, once: at the end, and on Ctrl-C / SIGTERM (a 5M run
+// takes long enough to be interrupted; the services and the broker must not outlive it).
+let cleaning: Promise<void> | null = null;
+const cleanup = () => {
+  cleaning ??= (async () => {
+    await sup.stopAll(20_000).catch(() => {});
+    receiver.close();
+    await bus.close().catch(() => {});
+    await stopClickHouse(ch.pid, 10_000).catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+    await infra.cleanup();
+  })();
+  return cleaning;
+};
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    console.error(`[bench] ${sig}: stopping the services and the infrastructure`);
+    void cleanup().finally(() => process.exit(130));
+  });
+
 try {
   const store = {
     url: ch.url,
@@ -417,10 +437,5 @@ try {
   );
   await client.close();
 } finally {
-  await sup.stopAll(20_000).catch(() => {});
-  receiver.close();
-  await bus.close().catch(() => {});
-  await stopClickHouse(ch.pid, 10_000).catch(() => {});
-  rmSync(dataDir, { recursive: true, force: true });
-  await infra.cleanup();
+  await cleanup();
 }
