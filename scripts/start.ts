@@ -82,6 +82,20 @@ const migrated = await migrate({
   username: ch.users.writer.user,
   password: ch.users.writer.password,
   database,
+}).catch(async (err: unknown) => {
+  // Stop what was started, so the next run does not find the ports taken.
+  const ctx = (err as { context?: { migration?: string } }).context;
+  say(
+    `ClickHouse migrations failed: ${(err as Error).message}${ctx?.migration ? ` (${ctx.migration})` : ""}`,
+  );
+  if (ctx?.migration)
+    say(
+      `the store under ${join(dataDir, "clickhouse")} was migrated with a different version of that file; ` +
+        `for the local demo store, delete ${dataDir} and start again`,
+    );
+  await stopClickHouse(ch.pid).catch(() => {});
+  await infra.stop().catch(() => {});
+  process.exit(1);
 });
 say(
   `ClickHouse migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`,
