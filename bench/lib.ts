@@ -43,8 +43,15 @@ export function table(rows: Record<string, string | number>[]): void {
   for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
 }
 
-/** The i-th generated USDT token transfer.v1 (~580 bytes of JSON); shared by the bus and store benches. */
-export function benchTransfer(i: number) {
+/**
+ * The i-th generated USDT token transfer.v1 (~580 bytes of JSON), shared by the benches. Parties
+ * and times default to the bus and store benches' (two fixed address pools, 1 ms apart); the
+ * tagger and pipeline benches choose their own.
+ */
+export function benchTransfer(
+  i: number,
+  o: { from?: string; to?: string; timestamp?: number; observedAt?: number } = {},
+) {
   const txHash = `0x${i.toString(16).padStart(64, "0")}`;
   return {
     type: "transfer.v1",
@@ -55,13 +62,13 @@ export function benchTransfer(i: number) {
     index: "3",
     blockNumber: 19_000_000 + (i >> 7),
     blockHash: null,
-    timestamp: 1_700_000_000_000 + i,
-    from: `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
-    to: `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
+    timestamp: o.timestamp ?? 1_700_000_000_000 + i,
+    from: o.from ?? `0x${(i % 100_003).toString(16).padStart(40, "a")}`,
+    to: o.to ?? `0x${(i % 99_991).toString(16).padStart(40, "b")}`,
     asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
     amount: String(1_000_000 + i),
     status: "confirmed",
     source: "bench",
-    observedAt: 1_700_000_000_000,
+    observedAt: o.observedAt ?? 1_700_000_000_000,
   } as const;
 }

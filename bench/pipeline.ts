@@ -26,13 +26,13 @@ import { performance } from "node:perf_hooks";
 import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
 import { consume, KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { Topics, TransferV1, transferId, watchlistKey } from "@chainscreen/schema";
+import { Topics, TransferV1, watchlistKey } from "@chainscreen/schema";
 import { createStoreClient, migrate } from "@chainscreen/store";
 import { WebhookHeaders } from "@chainscreen/webhook-verify";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot, sleep } from "../infra/local/index.js";
 import { Supervisor } from "../infra/local/supervisor.js";
-import { benchInfra, percentile, table } from "./lib.js";
+import { benchInfra, benchTransfer, percentile, table } from "./lib.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,25 +53,12 @@ const poolAddr = (i: number) => hex40("b", i);
 
 /** ~1 in 1,000 transfers leaves a listed address (direct flag, seeds exposure); the rest are pool noise. */
 function transfer(i: number, ts: number, listed = i % 1_000 === 7) {
-  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
-  return {
-    type: "transfer.v1",
-    id: transferId("ethereum", txHash, "token", 3),
-    chain: "ethereum",
-    kind: "token",
-    txHash,
-    index: "3",
-    blockNumber: 19_000_000 + (i >> 7),
-    blockHash: null,
+  return benchTransfer(i, {
     timestamp: ts,
+    observedAt: ts,
     from: listed ? listedAddr((i * 7919) % LISTED_SENDERS) : poolAddr((i * 2654435761) % POOL),
     to: poolAddr((i * 40503 + 17) % POOL),
-    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
-    amount: String(1_000_000 + i),
-    status: "confirmed",
-    source: "bench",
-    observedAt: ts,
-  } as const;
+  });
 }
 
 function rssOf(pid: number | undefined): number {

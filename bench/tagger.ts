@@ -9,7 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { TransferV1, transferId } from "@chainscreen/schema";
+import { TransferV1 } from "@chainscreen/schema";
 import {
   MatcherEntryIndex,
   parseRules,
@@ -18,7 +18,7 @@ import {
   taggerTopicSpecs,
   taggerTopics,
 } from "@chainscreen/tagger";
-import { benchInfra, rssMb, table } from "./lib.js";
+import { benchInfra, benchTransfer, rssMb, table } from "./lib.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,26 +37,12 @@ const poolAddr = (i: number) => hex40("b", i);
 
 /** ~1 in 1,000 transfers leaves a listed address; the rest move between pool addresses. */
 function event(i: number) {
-  const txHash = `0x${i.toString(16).padStart(64, "0")}`;
   const fromListed = i % 1_000 === 7;
-  return {
-    type: "transfer.v1",
-    id: transferId("ethereum", txHash, "token", 3),
-    chain: "ethereum",
-    kind: "token",
-    txHash,
-    index: "3",
-    blockNumber: 19_000_000 + (i >> 7),
-    blockHash: null,
+  return benchTransfer(i, {
     timestamp: 1_700_000_000_000 + i * 100,
     from: fromListed ? listedAddr((i * 7919) % LISTED_SENDERS) : poolAddr((i * 2654435761) % POOL),
     to: poolAddr((i * 40503 + 17) % POOL),
-    asset: { symbol: "USDT", contract: "0xdac17f958d2ee523a2206206994597c13d831ec7", decimals: 6 },
-    amount: String(1_000_000 + i),
-    status: "confirmed",
-    source: "bench",
-    observedAt: 1_700_000_000_000,
-  } as const;
+  });
 }
 
 async function waitLag(
