@@ -90,14 +90,7 @@ export function checksum32(src: Uint8Array, off: number, len: number): number {
     );
   }
   loadPadded(src, off, len);
-  compressFromIv();
-  // Second pass: the 32-byte digest is the message, padding fits in the same block.
-  for (let i = 0; i < 8; i++) W[i] = H[i] as number;
-  W[8] = 0x80000000;
-  for (let i = 9; i < 15; i++) W[i] = 0;
-  W[15] = 256;
-  compressFromIv();
-  return (H[0] as number) >>> 0;
+  return doubleHashWordsInW();
 }
 
 /**
@@ -121,6 +114,15 @@ export function checksumHash160(version: number, s: Uint8Array, off: number): nu
   W[5] = ((s[off + 19] as number) << 24) | 0x800000;
   for (let i = 6; i < 15; i++) W[i] = 0;
   W[15] = 21 * 8;
+  return doubleHashWordsInW();
+}
+
+/**
+ * First four bytes (big-endian uint32) of SHA-256(SHA-256(m)) for a one-block message m already
+ * padded into W: the first pass, then the second over its 32-byte digest, whose padding fits in
+ * the same block.
+ */
+function doubleHashWordsInW(): number {
   compressFromIv();
   for (let i = 0; i < 8; i++) W[i] = H[i] as number;
   W[8] = 0x80000000;

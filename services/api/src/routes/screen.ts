@@ -18,21 +18,24 @@ interface ScreenBody {
 /** Where screenings are recorded per tenant (migration 101). */
 const SCREENINGS = "api_screenings";
 
+/** A row of {@link SCREENINGS} as inserted (times as DateTime64 text). */
+interface ScreeningRow {
+  id: string;
+  tenant_id: string;
+  key_id: string;
+  at: string;
+  screened_at: string;
+  addresses: number;
+  hits: number;
+  invalid: number;
+  hit_addresses: string[];
+}
+
 /** POST /v1/screen (batch screening against the in-memory matcher) and screening history. */
 export async function screenRoutes(app: FastifyInstance): Promise<void> {
   const { watchlist, ch, log } = app.deps;
   // One INSERT per batch of screenings, not per request (see BatchInserter); flushed on close.
-  const screenings = new BatchInserter<{
-    id: string;
-    tenant_id: string;
-    key_id: string;
-    at: string;
-    screened_at: string;
-    addresses: number;
-    hits: number;
-    invalid: number;
-    hit_addresses: string[];
-  }>(ch, log, { table: SCREENINGS });
+  const screenings = new BatchInserter<ScreeningRow>(ch, log, { table: SCREENINGS });
   app.addHook("onClose", () => screenings.close());
 
   app.post<{ Body: ScreenBody }>(
@@ -187,16 +190,8 @@ export async function screenRoutes(app: FastifyInstance): Promise<void> {
       hitAddresses: { type: "array", items: { type: "string" } },
     },
   } as const;
-  interface Row {
-    id: string;
-    tenant_id: string;
-    at: string;
-    screened_at: string;
-    addresses: number;
-    hits: number;
-    invalid: number;
-    hit_addresses: string[];
-  }
+  /** A row as read back by `cols` (times as Unix milliseconds, no key id). */
+  type Row = Omit<ScreeningRow, "key_id">;
   const out = (r: Row) => ({
     id: r.id,
     tenantId: r.tenant_id,
