@@ -238,15 +238,20 @@ export class KafkaBus {
     };
     let p = await connect();
     let replacing: Promise<void> | null = null;
+    // Set from the moment `p` is known bad until a new producer connected: a replacement that
+    // failed to connect (broker still down) is retried by the next send instead of sending on
+    // the old, disconnected producer.
+    let stale = false;
     const replace = (err: unknown): Promise<void> => {
       replacing ??= (async () => {
+        stale = true;
         this.log.warn(
           { err: (err as Error).message, transactional: Boolean(opts.transactionalId) },
           "producer state lost on the broker; replacing the producer",
         );
-        const old = p;
-        await old.disconnect().catch(() => {});
+        await p.disconnect().catch(() => {});
         p = await connect();
+        stale = false;
       })().finally(() => {
         replacing = null;
       });
@@ -254,7 +259,8 @@ export class KafkaBus {
     };
     /** Runs a send; a producer-state error replaces the producer and becomes retryable. */
     const guarded = async <R>(fn: () => Promise<R>): Promise<R> => {
-      if (replacing) await replacing;
+      if (replacing) await replacing.catch(() => {});
+      if (stale) await replace(new Error("an earlier producer replacement did not connect"));
       try {
         return await fn();
       } catch (err) {
