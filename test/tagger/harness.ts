@@ -166,7 +166,12 @@ export async function freshTopics(
 export async function startTagger(
   brokers: string,
   topics: TaggerTopics,
-  opts: { groupId: string; rules?: RulesConfigInput; history?: TransferHistory | null },
+  opts: {
+    groupId: string;
+    rules?: RulesConfigInput;
+    history?: TransferHistory | null;
+    replayTransfers?: number;
+  },
 ): Promise<{ runner: TaggerRunner; bus: KafkaBus; stop: () => Promise<void> }> {
   const bus = testBus(brokers);
   const rules = parseRules(opts.rules ?? {});
@@ -178,6 +183,7 @@ export async function startTagger(
     rules: () => rules,
     suppressions: new Suppressions(),
     history: opts.history ?? null,
+    replayTransfers: opts.replayTransfers,
   });
   await runner.start({ watchlistTimeoutMs: 60_000 });
   return {

@@ -151,8 +151,8 @@ describe("tagger through the real broker", () => {
   }
   const expected = ["0x01:direct:0", "0x02:indirect:1", "0x03:indirect:2", "0x11:direct:0"];
 
-  /** Exposure records each instance of the last run processed (proves the state was split). */
-  let perInstance: number[] = [];
+  /** Per instance of the last run: transfers screened and exposure facts applied. */
+  let perInstance: { transfers: number; facts: number }[] = [];
 
   async function runScenario(instances: number): Promise<Map<string, FlagV1>> {
     const brokers = inject("kafkaBrokers");
@@ -178,7 +178,10 @@ describe("tagger through the real broker", () => {
     await readFlags(bus, topics.flags, (m) => active(m).length >= expected.length);
     await waitIdle(bus, topics, `${topics.transfers}.tagger`);
     const settled = await readAllFlags(bus, topics.flags);
-    perInstance = taggers.map((t) => t.runner.counters.exposureRecords);
+    perInstance = taggers.map((t) => ({
+      transfers: t.runner.counters.transfers,
+      facts: t.runner.counters.exposureFacts,
+    }));
     for (const t of taggers) await t.stop();
     await bus.close();
     return settled;
@@ -192,12 +195,103 @@ describe("tagger through the real broker", () => {
     expect(c?.entries[0]?.entityName).toBe("LAZARUS GROUP");
   });
 
+  it.each([
+    [100_000, 1],
+    [0, 0],
+  ])(
+    "an outflow screened before a restart meets a later exposure fact (replay %i transfers → %i flags)",
+    async (replay, flagsExpected) => {
+      const brokers = inject("kafkaBrokers");
+      const { bus, topics } = await freshTopics(brokers, 4);
+      await publishWatchlist(bus, topics.watchlist, [watchlistMessage("evm", A)]);
+      const groupId = `${topics.transfers}.tagger`;
+      const rules = { p2p: { enabled: false } };
+      // B pays C at T0 + 1 min; only later does the A → B transfer at T0 (which exposes B) arrive.
+      const first = await startTagger(brokers, topics, { groupId, rules });
+      await publishTransfers(bus, topics.transfers, [
+        makeTransfer({ txHash: "0x02", from: B, to: C, timestamp: T0 + MIN }),
+      ]);
+      await waitIdle(bus, topics, groupId);
+      await first.stop();
+      // A new instance: it rebuilds the held outflow of B from the transfer topic (or not, with 0).
+      const second = await startTagger(brokers, topics, {
+        groupId,
+        rules,
+        replayTransfers: replay,
+      });
+      await publishTransfers(bus, topics.transfers, [
+        makeTransfer({ txHash: "0x01", from: A, to: B, timestamp: T0 }),
+      ]);
+      await readFlags(bus, topics.flags, (m) => active(m).length >= 1);
+      await waitIdle(bus, topics, groupId);
+      // The follower's joins are published after the transfer stage's commit: give them a moment.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const flags = active(await readAllFlags(bus, topics.flags));
+      expect(second.runner.counters.replayedTransfers).toBe(replay > 0 ? 1 : 0);
+      expect(flags.filter((f) => f.rule.kind === "direct")).toHaveLength(1);
+      const indirect = flags.filter((f) => f.rule.kind === "indirect");
+      expect(indirect).toHaveLength(flagsExpected);
+      if (flagsExpected) expect(indirect[0]?.transfer.txHash).toBe("0x02");
+      await second.stop();
+      await bus.close();
+    },
+  );
+
+  it("structuring across instances: in-band outflows of one sender meet at its exposure partition", async () => {
+    const brokers = inject("kafkaBrokers");
+    const { bus, topics } = await freshTopics(brokers, 4);
+    await publishWatchlist(bus, topics.watchlist, [watchlistMessage("evm", A)]);
+    const groupId = `${topics.transfers}.tagger`;
+    const rules = {
+      p2p: { enabled: false },
+      structuring: { thresholdUsd: 10_000, marginPct: 10, minCount: 3, windowMs: 3_600_000 },
+    };
+    const taggers = [
+      await startTagger(brokers, topics, { groupId, rules }),
+      await startTagger(brokers, topics, { groupId, rules }),
+    ];
+    const usdt = (i: number, amount: string, ts: number) =>
+      makeTransfer({
+        txHash: `0x5${i}`,
+        from: B,
+        to: `0x${String(i).repeat(40)}`.slice(0, 42),
+        symbol: "USDT",
+        contract: "0xdac1",
+        decimals: 6,
+        amount,
+        timestamp: ts,
+      });
+    // Spread over every transfer partition (keys are transfer ids), so both instances screen some.
+    const transfers = [
+      usdt(1, "9500000000", T0),
+      usdt(2, "9900000000", T0 + MIN),
+      usdt(3, "5000000000", T0 + 2 * MIN), // not in band
+      usdt(4, "9800000000", T0 + 3 * MIN), // third in band → flag
+      usdt(5, "9700000000", T0 + 2 * 3_600_000), // window passed
+    ];
+    await publishTransfers(bus, topics.transfers, transfers);
+    await readFlags(bus, topics.flags, (m) => active(m).length >= 1);
+    await waitIdle(bus, topics, groupId);
+    const flags = active(await readAllFlags(bus, topics.flags));
+    expect(flags.map((f) => `${f.transfer.txHash}:${f.rule.kind}`)).toEqual(["0x54:structuring"]);
+    expect(flags[0]?.evidence).toHaveLength(3);
+    // Only the in-band outflows travelled to the structuring stage.
+    const routed = taggers.reduce((n, t) => n + t.runner.counters.exposureRecords, 0);
+    expect(routed).toBe(4);
+    for (const t of taggers) await t.stop();
+    await bus.close();
+  });
+
   it("two instances in one group produce the same flag set as one", async () => {
     const one = await runScenario(1);
     const two = await runScenario(2);
-    // Both instances owned exposure partitions and processed records of their addresses.
+    // The transfers were split between the instances (each screened once), and every instance
+    // applied the exposure facts (each holds the outflows of its own transfers).
     expect(perInstance).toHaveLength(2);
-    expect(perInstance.every((n) => n > 0)).toBe(true);
+    expect(perInstance.every((n) => n.transfers > 0 && n.facts > 0)).toBe(true);
+    expect(perInstance.reduce((s, n) => s + n.transfers, 0)).toBeGreaterThanOrEqual(
+      scenario().length,
+    );
     expect(new Set(two.keys())).toEqual(new Set(one.keys()));
     expect(summarize(active(two))).toEqual(expected);
   });

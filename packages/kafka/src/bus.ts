@@ -175,17 +175,21 @@ export class KafkaBus {
     await admin.deleteTopics({ topics });
   }
 
+  /** Committed offset per partition of a group on a topic (partitions without one are absent). */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const admin = await this.admin();
+    const done = new Map<number, bigint>();
+    for (const t of await admin.fetchOffsets({ groupId, topics: [topic] }))
+      for (const p of t.partitions) if (p.offset !== "-1") done.set(p.partition, BigInt(p.offset));
+    return done;
+  }
+
   /** Sum over partitions of (end offset − committed offset) for a group on a topic. */
   async lag(groupId: string, topic: string): Promise<number> {
-    const admin = await this.admin();
-    const [ends, committed] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId, topics: [topic] }),
+    const [ends, done] = await Promise.all([
+      (await this.admin()).fetchTopicOffsets(topic),
+      this.committedOffsets(groupId, topic),
     ]);
-    const done = new Map<number, bigint>();
-    for (const t of committed)
-      for (const p of t.partitions)
-        done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
     let lag = 0n;
     for (const p of ends) {
       // A committed offset can sit past the watermark of a transactional topic (after a commit

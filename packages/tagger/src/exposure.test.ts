@@ -268,4 +268,43 @@ describe("structuring", () => {
     expect(flags[0]?.evidence).toHaveLength(3);
     expect(flags[0]?.severity).toBe("high");
   });
+
+  it("gives the same flag whatever order the outflows arrive in (all 120 orders)", () => {
+    const rules = {
+      indirect: { enabled: false },
+      structuring: { thresholdUsd: 10_000, marginPct: 10, minCount: 3, windowMs: 3_600_000 },
+    };
+    const usdt = (i: number, amount: string, ts: number) =>
+      makeTransfer({
+        txHash: `0x5${i}`,
+        from: B,
+        to: `0x${String(i).repeat(40)}`.slice(0, 42),
+        symbol: "USDT",
+        contract: "0xdac1",
+        decimals: 6,
+        amount,
+        timestamp: ts,
+      });
+    const transfers = [
+      usdt(1, "9500000000", T0),
+      usdt(2, "9900000000", T0 + MIN),
+      usdt(3, "5000000000", T0 + 2 * MIN),
+      usdt(4, "9800000000", T0 + 3 * MIN),
+      usdt(5, "9700000000", T0 + 2 * 3_600_000),
+    ];
+    const orders = (xs: number[]): number[][] =>
+      xs.length <= 1
+        ? [xs]
+        : xs.flatMap((x, i) =>
+            orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((r) => [x, ...r]),
+          );
+    const seen = new Set<string>();
+    for (const order of orders([0, 1, 2, 3, 4])) {
+      const t = new LocalTagger(ctx(rules));
+      const flags = t.run(order.map((i) => transfers[i] as (typeof transfers)[number]));
+      seen.add(JSON.stringify(summary(flags)));
+      expect(flags[0]?.evidence).toHaveLength(3);
+    }
+    expect([...seen]).toEqual([JSON.stringify(["0x54:structuring:null:from"])]);
+  });
 });

@@ -3,7 +3,7 @@ import { addressKey } from "./entries.js";
 import type { ExposureFact, ExposureRecord, OutflowFact } from "./exposure-record.js";
 import { exposureRecordKey } from "./exposure-record.js";
 import { buildFlag } from "./flags.js";
-import type { LoadedRules } from "./rules.js";
+import type { LoadedRules, RulesConfig } from "./rules.js";
 import { carriesExposure, type RoutedRecord, route } from "./screen.js";
 import type { Suppressions } from "./suppressions.js";
 
@@ -24,6 +24,21 @@ function slim(o: OutflowFact): SlimOutflow {
     transfer: { id: t.id, timestamp: t.timestamp, to: t.to, amount: t.amount, status: t.status },
     json: JSON.stringify(t),
   };
+}
+
+/**
+ * Whether an outflow worth `usd` is "just under" the structuring threshold: only those outflows
+ * can make a structuring flag, so only they need to meet all other outflows of their sender.
+ */
+export function inStructuringBand(cfg: RulesConfig, usd: number | null): boolean {
+  const st = cfg.structuring;
+  if (!st.enabled || usd === null) return false;
+  return usd >= st.thresholdUsd * (1 - st.marginPct / 100) && usd < st.thresholdUsd;
+}
+
+/** Order of structuring band entries: transfer time, then transfer id. */
+function byTimeThenId(a: [number, string], b: [number, string]): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 }
 
 /** Sets `k` in a lazily created map and returns the map. */
@@ -408,22 +423,39 @@ export class ExposureEngine {
     }
   }
 
-  /** Structuring: repeated just-under-threshold outflows of one address within the window. */
+  /**
+   * Structuring: repeated just-under-threshold outflows of one address within the window. An
+   * in-band outflow is flagged when at least `minCount` in-band outflows of its sender (itself
+   * included) lie in the window ending at it, ordered by (time, transfer id). Outflows may arrive
+   * in any order, so a new one is checked for itself and for the held ones after it in the window.
+   */
   private structuring(s: AddressState, held: HeldOutflow, out: EngineOutput): void {
     const st = this.cfg.structuring;
     const o = held.fact;
-    if (!st.enabled || o.valueUsd === null) return;
-    const low = st.thresholdUsd * (1 - st.marginPct / 100);
-    if (o.valueUsd < low || o.valueUsd >= st.thresholdUsd) return;
+    if (!inStructuringBand(this.cfg, o.valueUsd)) return;
     const t = o.transfer.timestamp;
     s.band.push([t, o.transfer.id]);
-    s.band.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1));
-    // Forget band entries that can no longer fall in any window with newer transfers.
+    s.band.sort(byTimeThenId);
+    // Forget band entries that can no longer fall in the window of a held outflow (late
+    // arrivals included: a window ends at most one window after the newest transfer's start).
     const newest = s.band[s.band.length - 1]?.[0] ?? t;
-    s.band = s.band.filter(([bt]) => bt >= newest - st.windowMs).slice(-1_000);
-    const inWindow = s.band.filter(([bt]) => bt <= t && bt >= t - st.windowMs);
-    if (inWindow.length < st.minCount) return;
+    s.band = s.band.filter(([bt]) => bt >= newest - 2 * st.windowMs).slice(-1_000);
+    for (const h of s.outflows) {
+      const f = h.fact;
+      const ht = f.transfer.timestamp;
+      if (ht < t || ht > t + st.windowMs || h.flags?.has("structuring")) continue;
+      if (!inStructuringBand(this.cfg, f.valueUsd)) continue;
+      const end: [number, string] = [ht, f.transfer.id];
+      const inWindow = s.band.filter((b) => b[0] >= ht - st.windowMs && byTimeThenId(b, end) <= 0);
+      if (inWindow.length < st.minCount) continue;
+      this.structuringFlag(h, inWindow, out);
+    }
+  }
+
+  private structuringFlag(held: HeldOutflow, inWindow: [number, string][], out: EngineOutput) {
+    const o = held.fact;
     const to = o.transfer.to;
+    const t = o.transfer.timestamp;
     if (this.opts.suppressions().isSuppressed(o.family, "structuring", o.address, [to], t)) return;
     const flag = buildFlag(this.opts.rules(), {
       transfer: fullTransfer(o),

@@ -25,6 +25,8 @@ export const env = parseEnv(
       TAGGER_RETRO: envBool(true),
       /** Most retro flags per newly listed address. */
       TAGGER_RETRO_LIMIT: envInt(10_000, 1),
+      /** Transfers re-read per partition on assignment to rebuild the outflows held for late exposure. */
+      TAGGER_REPLAY_TRANSFERS: envInt(100_000, 0),
       /** Seconds to wait for the watchlist to load before giving up (exit 1, supervisor restarts). */
       TAGGER_WATCHLIST_TIMEOUT_S: envInt(120, 1),
       /** ClickHouse HTTP endpoint for retro-screening and suppressions; empty disables both. */

@@ -122,6 +122,7 @@ const runner = new TaggerRunner({
   suppressions,
   history: store && env.TAGGER_RETRO ? new ClickHouseHistory(store) : null,
   retroLimit: env.TAGGER_RETRO_LIMIT,
+  replayTransfers: env.TAGGER_REPLAY_TRANSFERS,
 });
 
 // Metrics: counters are sampled from the runner (it keeps plain numbers; no prom-client in packages).
