@@ -1,10 +1,11 @@
 /**
  * Tagger throughput through the real broker: transfers/s screened by a TaggerRunner (direct
- * screening against 1M and 10M list entries, indirect exposure on: every transfer also goes
- * through the exposure topic and the per-address engine), with resident memory, beside a plain
- * validated consume of the same transfer topic in the same run (the bus ceiling).
+ * screening against 1M and 10M list entries, indirect exposure and structuring on: every sender's
+ * outflow is held and joined by the screening instance's exposure engine, exposure facts and
+ * in-band outflows go through the exposure topic), with resident memory, beside a plain validated
+ * consume of the same transfer topic in the same run (the bus ceiling).
  *
- *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000]
+ *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000] [--route-only]
  */
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
@@ -134,7 +135,7 @@ try {
   // Same run without indirect exposure: separates the transfer stage from the exposure stage.
   if (process.argv.includes("--with-direct-only"))
     variants.push({ E: ENTRY_COUNTS[0] ?? 1_000_000, indirect: false });
-  // Diagnostic: transfer stage with indirect on but no exposure stage (cost of routing records).
+  // Diagnostic: transfer stage alone (no exposure follower, no structuring stage).
   const routeOnly = process.argv.includes("--route-only");
   for (const { E, indirect } of variants) {
     const rssBefore = rssMb();
@@ -167,7 +168,6 @@ try {
     const group = `bench-tagger-${E}-${Date.now()}`;
     const rules = parseRules({
       p2p: { enabled: false },
-      structuring: { enabled: false },
       indirect: { enabled: indirect, maxAddresses: 2_000_000, maxHeldOutflows: HELD },
     });
     const runner = new TaggerRunner({
@@ -220,7 +220,7 @@ try {
       `  batches: transfer stage ${k.transferBatches} (mean ${Math.round(k.transfers / Math.max(1, k.transferBatches))}), exposure stage ${k.exposureBatches} (mean ${Math.round(k.exposureRecords / Math.max(1, k.exposureBatches))})`,
     );
     console.log(
-      `  exposure records processed: ${runner.counters.exposureRecords.toLocaleString()}, facts ${st.exposures.toLocaleString()}, outflows held ${st.outflows.toLocaleString()}, evicted ${st.evictedAddresses}`,
+      `  exposure topic: ${k.exposureFacts.toLocaleString()} facts followed, ${k.exposureRecords.toLocaleString()} records read by the structuring stage; engine: facts ${st.exposures.toLocaleString()}, outflows held ${st.outflows.toLocaleString()}, evicted ${st.evictedAddresses}`,
     );
     await runner.stop();
     // Next run starts from an empty exposure topic so both runs do the same work.

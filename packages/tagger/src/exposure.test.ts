@@ -191,6 +191,20 @@ describe("indirect exposure (2-hop limit)", () => {
     expect([...t.flags.values()].every((f) => f.status === "retracted")).toBe(true);
   });
 
+  it("an outflow retracted before its sender became exposed is never flagged", () => {
+    const t = new LocalTagger(ctx());
+    const [ab, bc] = chain;
+    if (!ab || !bc) throw new Error("missing");
+    // B → C arrives first and waits (B has no exposure yet), then a reorg retracts it.
+    t.run([bc, { ...bc, status: "retracted" }, ab]);
+    expect(summary(t.active())).toEqual(["0x01:direct:0:from"]);
+    // Without the retraction the late fact still finds the waiting outflow.
+    expect(summary(new LocalTagger(ctx()).run([bc, ab]))).toEqual([
+      "0x01:direct:0:from",
+      "0x02:indirect:1:from",
+    ]);
+  });
+
   it("honours suppressions on indirect flags", () => {
     const c = ctx();
     c.suppressions.replace([{ family: "evm", a: B, b: C }]);
@@ -210,9 +224,10 @@ describe("indirect exposure (2-hop limit)", () => {
     t.run(transfers);
     const s = t.engine.stats();
     expect(s.addresses).toBeLessThanOrEqual(100);
-    // 1,000 receivers plus A itself (its outflows are held for structuring).
-    expect(s.addresses + s.evictedAddresses).toBe(1_001);
+    // The 1,000 exposed receivers; A's own outflows wait in the ring (A has no exposure).
+    expect(s.addresses + s.evictedAddresses).toBe(1_000);
     expect(s.addresses).toBe(100);
+    expect(s.outflows).toBe(1_000);
     expect(s.approxBytes).toBeGreaterThan(0);
   });
 

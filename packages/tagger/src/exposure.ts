@@ -1,4 +1,5 @@
 import type { FlagTransfer, FlagV1 } from "@chainscreen/schema";
+import { ColdOutflows } from "./cold-outflows.js";
 import { addressKey } from "./entries.js";
 import type { ExposureFact, ExposureRecord, OutflowFact } from "./exposure-record.js";
 import { exposureRecordKey } from "./exposure-record.js";
@@ -117,6 +118,7 @@ export interface ExposureEngineOptions {
 const BYTES_PER_ADDRESS = 350;
 const BYTES_PER_EXPOSURE = 900;
 const BYTES_PER_OUTFLOW = 1_200;
+const BYTES_PER_COLD_OUTFLOW = 700;
 
 /**
  * Stage 2: the per-address state of indirect exposure and structuring. It receives the records
@@ -126,9 +128,14 @@ const BYTES_PER_OUTFLOW = 1_200;
  * flag set does not depend on how records interleave across partitions or instances. Memory is
  * bounded: at most `maxAddresses` addresses (least recently used evicted), and per address at
  * most `maxSourcesPerAddress` exposures and `maxOutflowsPerAddress` outflows.
+ *
+ * Only addresses with exposure (or in-band outflows for structuring) get per-address state. The
+ * outflows of every other address wait in a {@link ColdOutflows} ring (`maxHeldOutflows`) and
+ * move into the address's state when a fact for it arrives.
  */
 export class ExposureEngine {
   private readonly state = new Map<string, AddressState>();
+  private cold: ColdOutflows | null = null;
   private exposureCount = 0;
   private outflowCount = 0;
   private evicted = 0;
@@ -164,14 +171,15 @@ export class ExposureEngine {
     return {
       addresses: this.state.size,
       exposures: this.exposureCount,
-      outflows: this.outflowCount,
+      outflows: this.outflowCount + (this.cold?.size ?? 0),
       evictedAddresses: this.evicted,
       cappedExposures: this.capped,
-      droppedOutflows: this.dropped,
+      droppedOutflows: this.dropped + (this.cold?.dropped ?? 0),
       approxBytes:
         this.state.size * BYTES_PER_ADDRESS +
         this.exposureCount * BYTES_PER_EXPOSURE +
-        this.outflowCount * BYTES_PER_OUTFLOW,
+        this.outflowCount * BYTES_PER_OUTFLOW +
+        (this.cold?.size ?? 0) * BYTES_PER_COLD_OUTFLOW,
     };
   }
 
@@ -209,7 +217,26 @@ export class ExposureEngine {
     }
     const fresh: AddressState = { partition, exposures: new Map(), outflows: [], band: [] };
     this.state.set(k, fresh);
+    // Outflows held while the address had no state become its held outflows.
+    const waiting = this.cold?.take(k) ?? [];
+    if (waiting.length > 0) {
+      const byId = new Map(waiting.map((o) => [o.transfer.id, o]));
+      const newest = [...byId.values()]
+        .sort((a, b) => a.transfer.timestamp - b.transfer.timestamp)
+        .slice(-this.cfg.indirect.maxOutflowsPerAddress);
+      this.dropped += waiting.length - newest.length;
+      fresh.outflows = newest.map((o) => ({ fact: slim(o) }));
+      this.outflowCount += fresh.outflows.length;
+      if (this.outflowCount > this.cfg.indirect.maxHeldOutflows) this.trimOutflows();
+    }
     return fresh;
+  }
+
+  /** The ring of outflows of addresses without state (recreated when its bound is changed). */
+  private coldRing(): ColdOutflows {
+    const cap = this.cfg.indirect.maxHeldOutflows;
+    if (this.cold?.capacity !== cap) this.cold = new ColdOutflows(cap);
+    return this.cold;
   }
 
   private onExposure(e: ExposureFact, partition: number, out: EngineOutput): void {
@@ -254,9 +281,13 @@ export class ExposureEngine {
   }
 
   private onOutflow(o: OutflowFact, partition: number, out: EngineOutput): void {
+    const k = addressKey(o.family, o.address);
     if (o.transfer.status === "retracted") {
       const s = this.touch(o.family, o.address, partition, false);
-      if (!s) return;
+      if (!s) {
+        this.cold?.remove(k, o.transfer.id);
+        return;
+      }
       const i = s.outflows.findIndex((h) => h.fact.transfer.id === o.transfer.id);
       if (i < 0) return;
       const [held] = s.outflows.splice(i, 1);
@@ -268,6 +299,11 @@ export class ExposureEngine {
         out.flags.push({ ...f, status: "retracted", createdAt: now });
       for (const p of held.propagated?.values() ?? [])
         out.records.push(route({ ...p, status: "retracted" }, this.partitions));
+      return;
+    }
+    // No state and nothing to decide now: wait (cheaply) for a fact that may come late.
+    if (!this.state.has(k) && !inStructuringBand(this.cfg, o.valueUsd)) {
+      if (this.cfg.indirect.enabled) this.coldRing().add(k, o);
       return;
     }
     const s = this.touch(o.family, o.address, partition, true);
