@@ -20,43 +20,43 @@ const ids = (xs: OutflowFact[]) => xs.map((x) => x.transfer.id);
 describe("ColdOutflows", () => {
   it("returns an address's outflows newest first and forgets them once taken", () => {
     const c = new ColdOutflows(10);
-    c.add("a", fact("a", "1"));
-    c.add("b", fact("b", "2"));
-    c.add("a", fact("a", "3"));
+    c.add("evm", "a", fact("a", "1"));
+    c.add("evm", "b", fact("b", "2"));
+    c.add("evm", "a", fact("a", "3"));
     expect(c.size).toBe(3);
-    expect(ids(c.take("a"))).toEqual(["3", "1"]);
-    expect(c.take("a")).toEqual([]);
+    expect(ids(c.take("evm", "a"))).toEqual(["3", "1"]);
+    expect(c.take("evm", "a")).toEqual([]);
     expect(c.size).toBe(1);
-    expect(ids(c.take("b"))).toEqual(["2"]);
+    expect(ids(c.take("evm", "b"))).toEqual(["2"]);
   });
 
   it("overwrites the oldest when full and counts what it dropped", () => {
     const c = new ColdOutflows(3);
-    for (let i = 0; i < 5; i++) c.add(i % 2 ? "odd" : "even", fact("x", String(i)));
+    for (let i = 0; i < 5; i++) c.add("evm", i % 2 ? "odd" : "even", fact("x", String(i)));
     expect(c.size).toBe(3);
     expect(c.dropped).toBe(2);
     // 0 and 1 were overwritten by 3 and 4: each chain stops at the overwritten slot.
-    expect(ids(c.take("even"))).toEqual(["4", "2"]);
-    expect(ids(c.take("odd"))).toEqual(["3"]);
+    expect(ids(c.take("evm", "even"))).toEqual(["4", "2"]);
+    expect(ids(c.take("evm", "odd"))).toEqual(["3"]);
   });
 
   it("removes one retracted outflow and keeps the others of the address", () => {
     const c = new ColdOutflows(10);
-    c.add("a", fact("a", "1"));
-    c.add("a", fact("a", "2"));
-    c.add("a", fact("a", "3"));
-    expect(c.remove("a", "2")).toBe(true);
-    expect(c.remove("a", "9")).toBe(false);
-    expect(ids(c.take("a"))).toEqual(["3", "1"]);
+    c.add("evm", "a", fact("a", "1"));
+    c.add("evm", "a", fact("a", "2"));
+    c.add("evm", "a", fact("a", "3"));
+    expect(c.remove("evm", "a", "2")).toBe(true);
+    expect(c.remove("evm", "a", "9")).toBe(false);
+    expect(ids(c.take("evm", "a"))).toEqual(["3", "1"]);
   });
 
   it("keeps its address map bounded when many addresses pass through", () => {
     const c = new ColdOutflows(100);
-    for (let i = 0; i < 10_000; i++) c.add(`k${i}`, fact("x", String(i)));
+    for (let i = 0; i < 10_000; i++) c.add("evm", `k${i}`, fact("x", String(i)));
     expect(c.size).toBe(100);
-    const heads = (c as unknown as { head: Map<string, number> }).head.size;
+    const heads = (c as unknown as { headCount: number }).headCount;
     expect(heads).toBeLessThanOrEqual(200);
-    expect(ids(c.take("k9999"))).toEqual(["9999"]);
-    expect(c.take("k0")).toEqual([]);
+    expect(ids(c.take("evm", "k9999"))).toEqual(["9999"]);
+    expect(c.take("evm", "k0")).toEqual([]);
   });
 });

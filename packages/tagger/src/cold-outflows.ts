@@ -14,8 +14,9 @@ export class ColdOutflows {
   private readonly seqOf: Float64Array;
   /** Sequence number of the previous outflow of the same address, or -1. */
   private readonly prevOf: Float64Array;
-  /** Address key → sequence number of its newest outflow. */
-  private readonly head = new Map<string, number>();
+  /** Family → address → sequence number of its newest outflow (no key strings to build). */
+  private readonly heads = new Map<string, Map<string, number>>();
+  private headCount = 0;
   private next = 0;
   private liveCount = 0;
   /** Outflows overwritten while still held (the ring was full). */
@@ -32,8 +33,18 @@ export class ColdOutflows {
     return this.liveCount;
   }
 
-  /** Holds an outflow of the address `key`. */
-  add(key: string, fact: OutflowFact): void {
+  private headsOf(family: string): Map<string, number> {
+    let m = this.heads.get(family);
+    if (!m) {
+      m = new Map();
+      this.heads.set(family, m);
+    }
+    return m;
+  }
+
+  /** Holds an outflow of (family, address). */
+  add(family: string, address: string, fact: OutflowFact): void {
+    const head = this.headsOf(family);
     const seq = this.next++;
     const slot = seq % this.capacity;
     if (this.facts[slot] !== null) {
@@ -42,17 +53,24 @@ export class ColdOutflows {
     }
     this.facts[slot] = fact;
     this.seqOf[slot] = seq;
-    this.prevOf[slot] = this.head.get(key) ?? -1;
-    this.head.set(key, seq);
+    const prev = head.get(address);
+    if (prev === undefined) this.headCount++;
+    this.prevOf[slot] = prev ?? -1;
+    head.set(address, seq);
     this.liveCount++;
-    // Keys whose outflows were all overwritten are swept now and then (bounded Map).
-    if (this.head.size > 2 * this.capacity) this.sweep();
+    // Addresses whose outflows were all overwritten are swept now and then (bounded Maps).
+    if (this.headCount > 2 * this.capacity) this.sweep();
   }
 
-  /** Removes and returns the outflows held for `key`, newest first. */
-  take(key: string): OutflowFact[] {
+  /** Removes and returns the outflows held for (family, address), newest first. */
+  take(family: string, address: string): OutflowFact[] {
     const out: OutflowFact[] = [];
-    for (let seq = this.head.get(key) ?? -1; this.live(seq); ) {
+    const head = this.heads.get(family);
+    const first = head?.get(address);
+    if (!head || first === undefined) return out;
+    head.delete(address);
+    this.headCount--;
+    for (let seq = first; this.live(seq); ) {
       const slot = seq % this.capacity;
       const f = this.facts[slot];
       if (f) {
@@ -62,14 +80,13 @@ export class ColdOutflows {
       }
       seq = this.prevOf[slot] as number;
     }
-    this.head.delete(key);
     return out;
   }
 
-  /** Forgets the held outflow of `key` in transfer `transferId`; true if one was held. */
-  remove(key: string, transferId: string): boolean {
+  /** Forgets the held outflow of (family, address) in transfer `transferId`; true if one was held. */
+  remove(family: string, address: string, transferId: string): boolean {
     let found = false;
-    for (let seq = this.head.get(key) ?? -1; this.live(seq); ) {
+    for (let seq = this.heads.get(family)?.get(address) ?? -1; this.live(seq); ) {
       const slot = seq % this.capacity;
       const f = this.facts[slot];
       if (f && f.transfer.id === transferId) {
@@ -88,6 +105,11 @@ export class ColdOutflows {
   }
 
   private sweep(): void {
-    for (const [k, seq] of this.head) if (!this.live(seq)) this.head.delete(k);
+    for (const head of this.heads.values())
+      for (const [a, seq] of head)
+        if (!this.live(seq)) {
+          head.delete(a);
+          this.headCount--;
+        }
   }
 }

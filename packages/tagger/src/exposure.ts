@@ -218,7 +218,7 @@ export class ExposureEngine {
     const fresh: AddressState = { partition, exposures: new Map(), outflows: [], band: [] };
     this.state.set(k, fresh);
     // Outflows held while the address had no state become its held outflows.
-    const waiting = this.cold?.take(k) ?? [];
+    const waiting = this.cold?.take(family, address) ?? [];
     if (waiting.length > 0) {
       const byId = new Map(waiting.map((o) => [o.transfer.id, o]));
       const newest = [...byId.values()]
@@ -281,11 +281,10 @@ export class ExposureEngine {
   }
 
   private onOutflow(o: OutflowFact, partition: number, out: EngineOutput): void {
-    const k = addressKey(o.family, o.address);
     if (o.transfer.status === "retracted") {
       const s = this.touch(o.family, o.address, partition, false);
       if (!s) {
-        this.cold?.remove(k, o.transfer.id);
+        this.cold?.remove(o.family, o.address, o.transfer.id);
         return;
       }
       const i = s.outflows.findIndex((h) => h.fact.transfer.id === o.transfer.id);
@@ -302,8 +301,11 @@ export class ExposureEngine {
       return;
     }
     // No state and nothing to decide now: wait (cheaply) for a fact that may come late.
-    if (!this.state.has(k) && !inStructuringBand(this.cfg, o.valueUsd)) {
-      if (this.cfg.indirect.enabled) this.coldRing().add(k, o);
+    if (
+      (this.state.size === 0 || !this.state.has(addressKey(o.family, o.address))) &&
+      !inStructuringBand(this.cfg, o.valueUsd)
+    ) {
+      if (this.cfg.indirect.enabled) this.coldRing().add(o.family, o.address, o);
       return;
     }
     const s = this.touch(o.family, o.address, partition, true);

@@ -99,7 +99,8 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
   const now = ctx.now();
   const ft = flagTransfer(t);
   const usd = valueUsd(cfg.prices, t.chain, family, t.asset, t.amount);
-  const from = senders(t).map((a) => lookupAddress(family, a));
+  const from = senders(t);
+  for (let i = 0; i < from.length; i++) from[i] = lookupAddress(family, from[i] as string);
   const to = t.to === null ? null : lookupAddress(family, t.to);
   const flags: FlagV1[] = [];
   const records: RoutedRecord[] = [];
@@ -110,18 +111,20 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
     to,
     reported,
   );
-  const fromStatus = from.map((a) =>
-    asService(addressStatus(ctx.index, cfg, family, a, ts), a, reported),
-  );
+  const fromStatus: AddressStatus[] = [];
+  for (const a of from)
+    fromStatus.push(asService(addressStatus(ctx.index, cfg, family, a, ts), a, reported));
   const entriesOf = (s: AddressStatus): FlagEntry[] => s.risk.map((e) => toFlagEntry(e, ts));
 
+  // Plain loops, not forEach closures: this runs for every transfer.
   if (cfg.direct.enabled) {
-    from.forEach((addr, i) => {
+    for (let i = 0; i < from.length; i++) {
+      const addr = from[i] as string;
       const st = fromStatus[i] ?? NONE;
-      if (st.risk.length === 0) return;
-      if (ctx.suppressions.isSuppressed(family, "direct", addr, [to], ts)) return;
+      if (st.risk.length === 0) continue;
+      if (ctx.suppressions.isSuppressed(family, "direct", addr, [to], ts)) continue;
       flags.push(directFlag(ctx, ft, "from", family, addr, to, entriesOf(st), usd, now));
-    });
+    }
     if (
       to !== null &&
       toStatus.risk.length > 0 &&
@@ -181,9 +184,10 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
 
   const routeOutflows = cfg.indirect.enabled || cfg.structuring.enabled;
   if (routeOutflows && to !== null) {
-    from.forEach((addr, i) => {
+    for (let i = 0; i < from.length; i++) {
+      const addr = from[i] as string;
       const st = fromStatus[i] ?? NONE;
-      if (st.service || addr === to) return; // services hold no exposure; change to self is no flow
+      if (st.service || addr === to) continue; // services hold no exposure; change to self is no flow
       const out: OutflowFact = {
         type: "exposure.v1",
         kind: "outflow",
@@ -196,7 +200,7 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
         receiverListed: toStatus.risk.length > 0,
       };
       records.push(route(out, ctx.exposurePartitions));
-    });
+    }
   }
 
   // Hop-1 seeds: funds leaving a listed address make a non-service, non-listed receiver exposed.
@@ -210,9 +214,10 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
   ) {
     const weight = ind.decay;
     if (weight >= ind.minWeight) {
-      from.forEach((addr, i) => {
+      for (let i = 0; i < from.length; i++) {
+        const addr = from[i] as string;
         const st = fromStatus[i] ?? NONE;
-        if (st.risk.length === 0 || addr === to) return;
+        if (st.risk.length === 0 || addr === to) continue;
         const fact: ExposureFact = {
           type: "exposure.v1",
           kind: "exposure",
@@ -230,7 +235,7 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
           status: t.status === "retracted" ? "retracted" : "active",
         };
         records.push(route(fact, ctx.exposurePartitions));
-      });
+      }
     }
   }
   return { flags, records };
@@ -266,11 +271,27 @@ function directFlag(
   });
 }
 
-/** Wraps a record with its key and the partition of its address. */
+/**
+ * Wraps a record with its key and the partition of its address, both computed on first use:
+ * most outflow records are applied in the screening process and never sent.
+ */
 export function route(r: ExposureRecord, partitions: number): RoutedRecord {
-  return {
-    partition: partitionOf(r.family, r.address, partitions),
-    key: exposureRecordKey(r),
-    value: r,
-  };
+  return new Routed(r, partitions);
+}
+
+class Routed implements RoutedRecord {
+  private p = -1;
+  private k: string | null = null;
+  constructor(
+    readonly value: ExposureRecord,
+    private readonly partitions: number,
+  ) {}
+  get partition(): number {
+    if (this.p < 0) this.p = partitionOf(this.value.family, this.value.address, this.partitions);
+    return this.p;
+  }
+  get key(): string {
+    this.k ??= exposureRecordKey(this.value);
+    return this.k;
+  }
 }

@@ -21,7 +21,7 @@ export function valueUsd(
   let price: number | undefined;
   if (asset.contract) price = prices.usd[`${chain}:${asset.contract}`];
   if (price === undefined && symbol !== null) {
-    if (prices.stablecoins.some((s) => s.toUpperCase() === symbol)) price = 1;
+    if (stablecoinSet(prices).has(symbol)) price = 1;
     else price = prices.usd[symbol] ?? prices.usd[asset.symbol ?? ""];
   }
   if (price === undefined) return null;
@@ -31,9 +31,31 @@ export function valueUsd(
   return toUnits(amount, decimals) * price;
 }
 
+const stablecoinSets = new WeakMap<RulesConfig["prices"], Set<string>>();
+/** The configured stablecoin symbols, upper-cased, once per (reloaded) price table. */
+function stablecoinSet(prices: RulesConfig["prices"]): Set<string> {
+  let set = stablecoinSets.get(prices);
+  if (!set) {
+    set = new Set(prices.stablecoins.map((s) => s.toUpperCase()));
+    stablecoinSets.set(prices, set);
+  }
+  return set;
+}
+
+/** Powers of ten that doubles hold exactly (10^0 … 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
 /** Integer base units (decimal string) → whole units as a float. */
 export function toUnits(amount: string, decimals: number): number {
   if (decimals === 0) return Number(amount);
+  const pow = POW10[decimals];
+  // Up to 15 digits the amount is an exact double, and so are `% pow` and the exact division
+  // below: the same result as the BigInt path, without allocating BigInts.
+  if (amount.length <= 15 && pow !== undefined) {
+    const n = Number(amount);
+    const frac = n % pow;
+    return (n - frac) / pow + frac / pow;
+  }
   const a = BigInt(amount);
   const scale = 10n ** BigInt(decimals);
   const whole = a / scale;
