@@ -61,6 +61,12 @@ describe("Matcher", () => {
     expect(m.lookup("evm", "0x01E2919679362DFBC9EE1644BA9C6DA6D6245BB1")[0]?.address).toBe(a);
     expect(m.isListed("evm", a.slice(0, 41))).toBe(false);
     expect(m.isListed("evm", `${a.slice(0, 41)}z`)).toBe(false);
+    expect(() => m.add("evm", `${a.slice(0, 41)}z`, meta("ofac", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+    expect(() => m.add("evm", `0x${"\u0130".repeat(40)}`, meta("ofac", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
     expect(m.isListed("bitcoin", "")).toBe(false);
   });
 
@@ -96,5 +102,183 @@ describe("Matcher", () => {
     expect(m.lookup("bitcoin", addr).map((x) => x.listId)).toEqual(["b"]);
     expect(m.isListedAt("bitcoin", addr, 50)).toBe(true); // a, before its delisting
     expect(m.lookupAt("bitcoin", addr, 50).map((x) => x.listId)).toEqual(["a"]);
+  });
+
+  it("EVM table: growth and rehash past the load factor, any hex case, compact", () => {
+    const m = new Matcher();
+    const keys: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const a = `0x${randomBytes(20).toString("hex")}`;
+      keys.push(a);
+      // Added in mixed case: the key is the bytes, the canonical address lowercase.
+      const mixed = `0x${[...a.slice(2)].map((c, j) => (j % 3 === 0 ? c.toUpperCase() : c)).join("")}`;
+      m.add("evm", i % 2 ? mixed : a, meta("l", `e${i}`), null, null);
+      if (i === 700) m.compact();
+    }
+    expect(m.keyCount).toBe(5000);
+    const before = m.byteSize();
+    m.compact();
+    expect(m.byteSize()).toBeLessThanOrEqual(before);
+    keys.forEach((a, i) => {
+      expect(m.isListed("evm", a)).toBe(true);
+      expect(m.isListed("evm", `0X${a.slice(2).toUpperCase()}`)).toBe(true);
+      expect(m.history("evm", a).map((x) => [x.address, x.records[0]?.entityName])).toEqual([
+        [a, `e${i}`],
+      ]);
+    });
+    for (let i = 0; i < 1000; i++) {
+      expect(m.has("evm", `0x${randomBytes(20).toString("hex")}`)).toBe(false);
+    }
+  });
+
+  it("EVM keys that share their last 4 bytes (same slot hash) stay apart", () => {
+    const m = new Matcher();
+    const tail = "deadbeef";
+    const keys = Array.from({ length: 300 }, () => `0x${randomBytes(16).toString("hex")}${tail}`);
+    // And keys that differ from one another in a single 4-byte word only.
+    const base = keys[0] as string;
+    for (let w = 0; w < 4; w++) {
+      const o = 2 + 8 * w;
+      keys.push(
+        `${base.slice(0, o)}${(base[o] === "0" ? "1" : "0").repeat(8)}${base.slice(o + 8)}`,
+      );
+    }
+    keys.forEach((a, i) => {
+      m.add("evm", a, meta("l", `e${i}`), null, i % 3 === 0 ? 5 : null);
+    });
+    expect(m.keyCount).toBe(keys.length);
+    keys.forEach((a, i) => {
+      expect(m.isListed("evm", a)).toBe(i % 3 !== 0);
+      expect(m.has("evm", a.toUpperCase().replace("0X", "0x"))).toBe(true);
+      expect(m.history("evm", a)[0]?.records[0]?.entityName).toBe(`e${i}`);
+    });
+    expect(m.has("evm", `0x${"0".repeat(32)}${tail}`)).toBe(false);
+    // Matches the last 4 bytes of listed keys but is malformed before them: not found, not indexable.
+    const bad = `0x${"g".repeat(32)}${tail}`;
+    expect(m.has("evm", bad)).toBe(false);
+    expect(() => m.add("evm", bad, meta("l", "x"), null, null)).toThrow(/cannot index/);
+    expect(() =>
+      m.add("evm", `0x${"\u00e9".repeat(32)}${tail}`, meta("l", "x"), null, null),
+    ).toThrow(/cannot index/);
+    expect(m.has("evm", `0x${"\u0131".repeat(40)}`)).toBe(false);
+    expect(m.keyCount).toBe(keys.length);
+  });
+
+  it("short and long keys: same last 10 characters, lengths at the boundaries, families", () => {
+    const m = new Matcher();
+    const tail = "qqqqq7zzzz";
+    const addrs = [
+      "a",
+      "TVy95wrbDg",
+      `x${tail}`,
+      `xy${tail}`,
+      `yx${tail}`,
+      `${"b".repeat(35)}${tail}`, // 45 characters: the longest short key
+      `${"b".repeat(36)}${tail}`, // 46: long table
+      `${"c".repeat(95)}`,
+      "abc-defghijklmnop", // not alphanumeric in the last 10: long table
+      "a.b:c_d-e/f+gh1234567890", // not alphanumeric before the last 10: short table
+    ];
+    addrs.forEach((a, i) => {
+      m.add("tron", a, meta("l", `e${i}`), null, null);
+    });
+    m.add("bitcoin", `x${tail}`, meta("l", "btc"), null, null);
+    expect(m.keyCount).toBe(addrs.length + 1);
+    addrs.forEach((a, i) => {
+      expect(m.history("tron", a).map((x) => [x.address, x.records[0]?.entityName])).toEqual([
+        [a, `e${i}`],
+      ]);
+      expect(m.isListed("tron", `${a}1`)).toBe(false);
+      expect(m.isListed("tron", `1${a}`)).toBe(false);
+    });
+    expect(m.lookup("bitcoin", `x${tail}`).map((x) => x.records[0]?.entityName)).toEqual(["btc"]);
+    expect(m.isListed("bitcoin", `xy${tail}`)).toBe(false);
+    expect(m.isListed("solana", `x${tail}`)).toBe(false);
+    expect(m.isListed("tron", tail)).toBe(false);
+    // Non-ASCII before the last 10 characters: not found, not indexable.
+    expect(m.isListed("tron", `\u00e9${tail}`)).toBe(false);
+    expect(() => m.add("tron", `\u00e9${tail}`, meta("l", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+    expect(() => m.add("tron", `x${tail}\u00e9`, meta("l", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+    expect(() => m.add("tron", "c".repeat(130), meta("l", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+    expect(() => m.add("tron", `${"c".repeat(50)}\u00e9`, meta("l", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+    expect(m.isListed("tron", `${"c".repeat(94)}\u00e7`)).toBe(false);
+    expect(() => m.add("nonsense" as Family, "abc", meta("l", "x"), null, null)).toThrow(
+      /cannot index/,
+    );
+  });
+
+  it("printable addresses of any shape round-trip through every table", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.string({
+            unit: fc.constantFrom(..."0123456789abcdefXYZ-_:.~ "),
+            minLength: 1,
+            maxLength: 70,
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (addrs) => {
+          const m = new Matcher();
+          for (const a of addrs) m.add("unknown", a, meta("l", a), null, null);
+          expect(m.keyCount).toBe(addrs.length);
+          // In reverse order: no lookup sees the scratch state its insertion saw.
+          for (const a of [...addrs].reverse()) {
+            const [hit, ...more] = m.history("unknown", a);
+            expect(more).toEqual([]);
+            expect(hit?.address).toBe(a);
+            expect(hit?.records[0]?.entityName).toBe(a);
+            expect(m.has("monero", a)).toBe(false);
+          }
+        },
+      ),
+    );
+  });
+
+  it("listing flag in the slot follows add, close and set, in every table", () => {
+    const cases: [Family, string][] = [
+      ["evm", "0x7f367cc41522ce07553e823bf3be79a889debe1b"],
+      ["tron", "TVy95wrbDgQ8NA3XT8qKqwC6YBsFTPHtFF"],
+      ["monero", `4${"A".repeat(94)}`],
+      ["unknown", "acct:123-456"],
+    ];
+    for (const [family, a] of cases) {
+      const m = new Matcher();
+      expect(m.close("a", family, a, 10)).toBe(false);
+      m.add(family, a, meta("a", "x"), 0, null);
+      m.add(family, a, meta("b", "y"), 5, null);
+      expect(m.isListed(family, a)).toBe(true);
+      expect(m.close("a", family, a, 100)).toBe(true);
+      expect(m.isListed(family, a)).toBe(true); // b still open
+      expect(m.close("b", family, a, 200)).toBe(true);
+      expect(m.isListed(family, a)).toBe(false);
+      expect(m.close("b", family, a, 300)).toBe(false);
+      expect(m.has(family, a)).toBe(true);
+      expect(m.isListedAt(family, a, 150)).toBe(true);
+      expect(m.isListedAt(family, a, 250)).toBe(false);
+      // set() reopening b's interval (same from) sets the flag again, closing it clears it.
+      m.set("b", family, a, meta("b", "y2"), 5, null);
+      expect(m.isListed(family, a)).toBe(true);
+      expect(m.lookup(family, a).map((x) => x.records[0]?.entityName)).toEqual(["y2"]);
+      m.set("b", family, a, meta("b", "y2"), 5, 400);
+      expect(m.isListed(family, a)).toBe(false);
+      expect(m.history(family, a).map((x) => [x.listId, x.listedFrom, x.listedUntil])).toEqual([
+        ["b", 5, 400],
+        ["a", 0, 100],
+      ]);
+      // A new interval of a closed key: added at the head of its chain.
+      m.set("a", family, a, meta("a", "x"), 500, null);
+      expect(m.isListed(family, a)).toBe(true);
+      expect(m.intervalCount).toBe(3);
+      expect(m.keyCount).toBe(1);
+    }
   });
 });
