@@ -2,8 +2,9 @@
  * The ClickHouse store on the embedded engine (chDB behind ClickHouse's HTTP interface):
  *
  * 1. Sink throughput: transfer.v1 events pre-loaded into the real broker, drained by the
- *    project's consume() + StoreSink (validation, mapping, JSONEachRow inserts with dedup tokens)
- *    into `transfers` (and its address MV) over HTTP — rows/s.
+ *    project's consume() + StoreSink (validation, encoding, JSONCompactEachRow inserts with dedup
+ *    tokens) into `transfers` (and its address MV) over HTTP — rows/s, with partitions processed
+ *    one at a time or in parallel, by one or two consumers (services/sink: 2 consumers × 2).
  * 2. Query latency on a large table: `--rows` transfers (default 10M) generated inside the engine
  *    with INSERT … SELECT FROM numbers(), plus flags; then p50/p95 of address-history and
  *    flagged-flow queries through @clickhouse/client, as the API runs them.
@@ -11,11 +12,11 @@
  *   npm run bench -- store [--messages 500000] [--rows 10000000] [--queries 200]
  */
 import { rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
-import { TransferV1 } from "@chainscreen/schema";
 import { createStoreClient, migrate, Store, StoreSink, transfersTarget } from "@chainscreen/store";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot } from "../infra/local/index.js";
@@ -70,7 +71,14 @@ async function main() {
     console.error(`[bench] ${MESSAGES} events in ${topic}`);
 
     const rows: Record<string, string | number>[] = [];
-    for (const concurrency of MESSAGES > 0 ? [1, 4] : []) {
+    // [consumers in the group sharing one StoreSink, partitions each processes in parallel];
+    // services/sink runs SINK_CONSUMERS × SINK_PARTITIONS_IN_PARALLEL, by default 2 × 2.
+    const variants: Array<[number, number]> = [
+      [1, 1],
+      [1, 4],
+      [2, 2],
+    ];
+    for (const [consumers, concurrency] of MESSAGES > 0 ? variants : []) {
       await client.command({ query: "TRUNCATE TABLE transfers" });
       await client.command({ query: "TRUNCATE TABLE transfers_by_address" });
       const sink = new StoreSink(store, transfersTarget, silentLogger(), 50_000);
@@ -80,28 +88,35 @@ async function main() {
       const finished = new Promise<void>((r) => {
         done = r;
       });
+      const groupId = `bench-store-${consumers}-${concurrency}-${Date.now()}`;
       const t0 = performance.now();
-      const c = await consume(bus, {
-        groupId: `bench-store-${concurrency}-${Date.now()}`,
-        topics: [topic],
-        schema: TransferV1,
-        fromBeginning: true,
-        maxBytesPerPartition: 16 * 1024 * 1024,
-        partitionsConsumedConcurrently: concurrency,
-        handleBatch: async (msgs) => {
-          await sink.handleBatch(msgs);
-          stored += msgs.length;
-          batches++;
-          if (stored >= MESSAGES) done();
-        },
-      });
+      const handles = [];
+      for (let i = 0; i < consumers; i++) {
+        handles.push(
+          await consume(bus, {
+            groupId,
+            topics: [topic],
+            schema: transfersTarget.schema, // what services/sink validates with
+            fromBeginning: true,
+            maxBytesPerPartition: 16 * 1024 * 1024,
+            partitionsConsumedConcurrently: concurrency,
+            handleBatch: async (msgs) => {
+              await sink.handleBatch(msgs);
+              stored += msgs.length;
+              batches++;
+              if (stored >= MESSAGES) done();
+            },
+          }),
+        );
+      }
       await finished;
       const secs = (performance.now() - t0) / 1000;
-      await c.stop();
+      for (const h of handles) await h.stop();
       const [r] = await (
         await client.query({ query: "SELECT count() AS c FROM transfers", format: "JSONEachRow" })
       ).json<{ c: string }>();
       rows.push({
+        consumers,
         partitionsInParallel: concurrency,
         events: MESSAGES,
         stored: Number(r?.c),
@@ -109,6 +124,7 @@ async function main() {
         "rows/s": Math.round(MESSAGES / secs),
         rowsPerInsert: Math.round(MESSAGES / Math.max(1, batches)),
         rssMb: rssMb(),
+        load1m: loadavg()[0]?.toFixed(1) ?? "",
       });
     }
     console.log(

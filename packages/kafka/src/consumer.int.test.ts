@@ -1,4 +1,9 @@
-import { TransferV1 as TransferSchema, type TransferV1, transferId } from "@chainscreen/schema";
+import {
+  FastTransferV1,
+  TransferV1 as TransferSchema,
+  type TransferV1,
+  transferId,
+} from "@chainscreen/schema";
 import { collectTopic, testBus, uniqueName, waitFor } from "@chainscreen/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { consume } from "./consumer.js";
@@ -78,49 +83,60 @@ describe("validating consumer on the real broker", () => {
     expect(await bus.lag(groupId, topic)).toBe(0);
   });
 
-  it("sends malformed messages to the dead-letter topic and keeps consuming", async () => {
-    const topic = uniqueName("in");
-    const dlq = uniqueName("dlq");
-    await bus.ensureTopics([
-      { topic, partitions: 1 },
-      { topic: dlq, partitions: 1 },
-    ]);
-    const producer = await bus.producer();
-    const good1 = transfer(1);
-    const good2 = transfer(2);
-    await producer.send(topic, [
-      { key: good1.id, value: good1 },
-      { key: "bad-json", value: "{not json" },
-      { key: "bad-schema", value: { ...transfer(3), amount: "1.5" } },
-      { key: "binary", value: Buffer.from([0xff, 0x00, 0xfe]) },
-      { key: good2.id, value: good2 },
-    ]);
-    await producer.disconnect();
-    const processed: string[] = [];
-    const c = await consume(bus, {
-      groupId: uniqueName("g"),
-      topics: [topic],
-      schema: TransferSchema,
-      deadLetterTopic: dlq,
-      fromBeginning: true,
-      handleBatch: async (msgs) => {
-        for (const m of msgs) processed.push(m.value.id);
-      },
-    });
-    await waitFor(() => processed.length === 2);
-    await c.stop();
-    expect(processed).toEqual([good1.id, good2.id]);
-    const dead = await collectTopic(bus, dlq, { until: (m) => m.length >= 3 });
-    expect(dead).toHaveLength(3);
-    const errors = dead.map((d) => (d.value as { error: string }).error);
-    expect(errors[0]).toMatch(/not valid JSON/);
-    expect(errors[1]).toMatch(/amount/);
-    expect(errors[2]).toMatch(/not valid JSON/);
-    const first = dead[0]?.value as { sourceTopic: string; offset: string; valueBase64: string };
-    expect(first.sourceTopic).toBe(topic);
-    expect(first.offset).toBe("1");
-    expect(Buffer.from(first.valueBase64, "base64").toString()).toBe("{not json");
-  });
+  it.each([
+    ["the zod schema", TransferSchema],
+    ["the fast path (services/sink)", FastTransferV1],
+  ])(
+    "sends malformed messages to the dead-letter topic and keeps consuming, with %s",
+    async (_, schema) => {
+      const topic = uniqueName("in");
+      const dlq = uniqueName("dlq");
+      await bus.ensureTopics([
+        { topic, partitions: 1 },
+        { topic: dlq, partitions: 1 },
+      ]);
+      const producer = await bus.producer();
+      const good1 = transfer(1);
+      const good2 = transfer(2);
+      const extraKey = { ...transfer(4), note: "unknown keys are dropped, not refused" };
+      await producer.send(topic, [
+        { key: good1.id, value: good1 },
+        { key: "bad-json", value: "{not json" },
+        { key: "bad-schema", value: { ...transfer(3), amount: "1.5" } },
+        { key: "binary", value: Buffer.from([0xff, 0x00, 0xfe]) },
+        { key: extraKey.id, value: extraKey },
+        { key: good2.id, value: good2 },
+      ]);
+      await producer.disconnect();
+      const processed: TransferV1[] = [];
+      const c = await consume(bus, {
+        groupId: uniqueName("g"),
+        topics: [topic],
+        schema,
+        deadLetterTopic: dlq,
+        fromBeginning: true,
+        handleBatch: async (msgs) => {
+          for (const m of msgs) processed.push(m.value);
+        },
+      });
+      await waitFor(() => processed.length === 3);
+      await c.stop();
+      expect(processed.map((t) => t.id)).toEqual([good1.id, extraKey.id, good2.id]);
+      expect(processed[1]).toEqual(transfer(4)); // as zod returns it
+      const dead = await collectTopic(bus, dlq, { until: (m) => m.length >= 3 });
+      expect(dead).toHaveLength(3);
+      const errors = dead.map((d) => (d.value as { error: string }).error);
+      expect(errors[0]).toMatch(/not valid JSON/);
+      expect(errors[1]).toBe(
+        "schema validation failed: amount: amount must be a non-negative integer in base units, as a decimal string",
+      );
+      expect(errors[2]).toMatch(/not valid JSON/);
+      const first = dead[0]?.value as { sourceTopic: string; offset: string; valueBase64: string };
+      expect(first.sourceTopic).toBe(topic);
+      expect(first.offset).toBe("1");
+      expect(Buffer.from(first.valueBase64, "base64").toString()).toBe("{not json");
+    },
+  );
 
   it("retries a batch whose handler fails with a retryable error without losing it", async () => {
     const topic = uniqueName("retry");

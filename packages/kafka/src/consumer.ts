@@ -1,7 +1,6 @@
 import { errorMessage, isRetryable } from "@chainscreen/errors";
-import type { DeadLetterV1 } from "@chainscreen/schema";
+import type { DeadLetterV1, MessageValidator } from "@chainscreen/schema";
 import type { KafkaMessage, Consumer as KConsumer } from "kafkajs";
-import type { ZodType } from "zod";
 import type { KafkaBus, Producer } from "./bus.js";
 
 /** A validated message handed to a handler. */
@@ -20,8 +19,11 @@ export interface Received<T> {
 export interface ConsumeOptions<T> {
   groupId: string;
   topics: string[];
-  /** Every message is parsed as JSON and validated; failures go to the dead-letter topic. */
-  schema: ZodType<T>;
+  /**
+   * Every message is parsed as JSON and validated; failures go to the dead-letter topic. A zod
+   * schema, or anything with its `safeParse` (e.g. `FastTransferV1` of @chainscreen/schema).
+   */
+  schema: MessageValidator<T>;
   /** Where invalid (and non-retryably failing) messages go; without it they are logged and skipped. */
   deadLetterTopic?: string;
   fromBeginning?: boolean;
@@ -126,7 +128,9 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
     readUncommitted: false,
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
-  let dlq: Producer | null = null;
+  // A promise, not the producer: with partitions processed in parallel two batches may
+  // dead-letter at once and must share one producer (the second one would never be closed).
+  let dlq: Promise<Producer> | null = null;
   let deadLettered = 0;
   let stopping = false;
 
@@ -134,7 +138,13 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
     deadLettered++;
     log.warn({ topic, partition, offset: raw.offset, error }, "message dead-lettered");
     if (!opts.deadLetterTopic) return;
-    if (!dlq) dlq = await bus.producer();
+    if (!dlq) {
+      dlq = bus.producer();
+      dlq.catch(() => {
+        dlq = null; // try again with the next message
+      });
+    }
+    const producer = await dlq;
     const record: DeadLetterV1 = {
       type: "deadletter.v1",
       sourceTopic: topic,
@@ -146,7 +156,7 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
       consumerGroup: opts.groupId,
       failedAt: Date.now(),
     };
-    await dlq.send(opts.deadLetterTopic, [{ key: record.key, value: record }]);
+    await producer.send(opts.deadLetterTopic, [{ key: record.key, value: record }]);
   };
 
   await consumer.connect();
@@ -262,7 +272,8 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
       unregister();
       // disconnect() stops fetching and waits for the running eachBatch (which commits) to finish.
       await consumer.disconnect();
-      if (dlq) await (dlq as Producer).disconnect();
+      const producer = dlq ? await (dlq as Promise<Producer>).catch(() => null) : null;
+      if (producer) await producer.disconnect();
     },
   };
   const unregister = bus.onClose(() => handle.stop());

@@ -1,6 +1,7 @@
 export * from "./alert.js";
 export * from "./common.js";
 export * from "./dead-letter.js";
+export * from "./fast.js";
 export * from "./flag.js";
 export * from "./ingest.js";
 export * from "./topics.js";

@@ -1,7 +1,11 @@
 import { type TransferV1, transferId, type WatchlistEntryV1 } from "@chainscreen/schema";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ChTimeCache,
   chTime,
+  encodeTransfers,
+  jsonString,
   type ListVersionInfo,
   listVersionRow,
   redactSource,
@@ -69,6 +73,159 @@ describe("transferRow", () => {
 
   it("formats epoch milliseconds without a time zone shift", () => {
     expect(chTime(0)).toBe("1970-01-01 00:00:00.000");
+  });
+});
+
+describe("ChTimeCache", () => {
+  it("gives chTime's text for any timestamp, in any order", () => {
+    const cache = new ChTimeCache();
+    const ms = fc.oneof(
+      fc.integer({ min: 0, max: 253_402_300_799_999 }),
+      fc.integer({ min: 1_700_000_000_000, max: 1_700_000_002_000 }),
+      fc.constantFrom(0, 9, 10, 99, 100, 999, 1000, 253_402_300_799_999, 253_402_300_800_000),
+    );
+    fc.assert(
+      fc.property(fc.array(ms, { maxLength: 20 }), (xs) => {
+        for (const x of xs) expect(cache.text(x)).toBe(chTime(x));
+      }),
+    );
+    expect(() => cache.text(9e15)).toThrow(RangeError); // as chTime: no Date that far out
+  });
+});
+
+/** Valid transfer.v1 messages of every shape: account and UTXO, with and without exchange. */
+const anyTransfer: fc.Arbitrary<TransferV1> = fc.record(
+  {
+    type: fc.constant("transfer.v1" as const),
+    id: fc.string({ minLength: 1 }),
+    chain: fc.constantFrom("ethereum", "bitcoin", "tron"),
+    kind: fc.constantFrom("native", "token", "utxo", "exchange_deposit" as const),
+    txHash: fc.string({ minLength: 1 }),
+    index: fc.string(),
+    blockNumber: fc.option(fc.nat()),
+    blockHash: fc.option(fc.string()),
+    timestamp: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    from: fc.oneof(
+      fc.option(fc.string()),
+      fc.array(
+        fc.record({
+          address: fc.option(fc.constantFrom("1A", "3B", 'bc1q"\\\n')),
+          value: fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String),
+        }),
+        { maxLength: 4 },
+      ),
+    ),
+    to: fc.option(fc.string()),
+    asset: fc.record({
+      symbol: fc.option(fc.string({ maxLength: 64 })),
+      contract: fc.option(fc.string()),
+      decimals: fc.option(fc.integer({ min: 0, max: 255 })),
+    }),
+    amount: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }).map(String),
+    fee: fc.option(fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String)),
+    status: fc.constantFrom("pending", "confirmed", "retracted" as const),
+    source: fc.string(),
+    observedAt: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    exchange: fc.record(
+      {
+        name: fc.string({ minLength: 1 }),
+        tenantId: fc.string({ minLength: 1 }),
+        reference: fc.string({ minLength: 1 }),
+        customerRef: fc.string(),
+      },
+      { requiredKeys: ["name", "reference"] },
+    ),
+  },
+  {
+    requiredKeys: [
+      "type",
+      "id",
+      "chain",
+      "kind",
+      "txHash",
+      "index",
+      "blockNumber",
+      "blockHash",
+      "timestamp",
+      "from",
+      "to",
+      "asset",
+      "amount",
+      "status",
+      "source",
+      "observedAt",
+    ],
+  },
+);
+
+describe("jsonString", () => {
+  it("is JSON.stringify for any string", () => {
+    const any = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "binary" }),
+      fc.string({ unit: "grapheme" }),
+    );
+    fc.assert(
+      fc.property(any, (s) => {
+        expect(jsonString(s)).toBe(JSON.stringify(s));
+      }),
+      { numRuns: 5_000 },
+    );
+    for (const s of ["", '"', "\\", "\u007f", "\u0000", "\ud800", "é", "0xabc"])
+      expect(jsonString(s)).toBe(JSON.stringify(s));
+  });
+});
+
+describe("encodeTransfers", () => {
+  it("encodes the rows transferRow gives; left-out columns hold their default (property)", () => {
+    const defaults: Record<string, unknown> = {
+      block_hash: null,
+      inputs: "",
+      fee: null,
+      exchange: "",
+      exchange_tenant: "",
+      exchange_reference: "",
+      exchange_customer_ref: "",
+    };
+    fc.assert(
+      fc.property(fc.array(anyTransfer, { minLength: 1, maxLength: 8 }), fc.nat(), (ts, p) => {
+        const items = ts.map((value, i) => ({
+          value,
+          topic: "transfer.v1",
+          partition: p % 8,
+          offset: String(1000 + i),
+        }));
+        const enc = encodeTransfers(items);
+        const lines = enc.body.toString("utf8").split("\n");
+        expect(lines.pop()).toBe(""); // every row ends in a newline
+        expect(lines).toHaveLength(ts.length);
+        expect(enc.rows).toBe(ts.length);
+        lines.forEach((line, i) => {
+          const it = items[i] as (typeof items)[number];
+          const row = transferRow(it.value, it) as unknown as Record<string, unknown>;
+          const values = JSON.parse(line) as unknown[];
+          const got = Object.fromEntries(enc.columns.map((c, j) => [c, values[j]]));
+          for (const [col, want] of Object.entries(row)) {
+            expect(col in got ? got[col] : defaults[col], col).toEqual(want);
+          }
+          expect(Object.keys(got).every((c) => c in row)).toBe(true);
+        });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("leaves out only the optional columns no row of the batch needs", () => {
+    const account = { ...base, from: "0xa", fee: null, blockHash: null };
+    const one = (t: TransferV1) =>
+      encodeTransfers([{ value: t, topic: "t", partition: 0, offset: "1" }]).columns;
+    expect(one(account)).not.toContain("inputs");
+    expect(one(account)).not.toContain("block_hash");
+    expect(one(account)).not.toContain("exchange");
+    expect(one(base)).toEqual(expect.arrayContaining(["inputs", "fee", "block_hash"]));
+    expect(one({ ...account, exchange: { name: "x", reference: "r" } })).toEqual(
+      expect.arrayContaining(["exchange", "exchange_tenant", "exchange_reference"]),
+    );
   });
 });
 

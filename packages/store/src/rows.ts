@@ -5,6 +5,34 @@ export function chTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23).replace("T", " ");
 }
 
+/** Years 0000–9999 in whole milliseconds: where `chTime` is `YYYY-MM-DD hh:mm:ss` + `.sss`. */
+const PLAIN_ISO_END = 253_402_300_800_000;
+
+/**
+ * `chTime` for a stream of timestamps that mostly repeat the previous second (the transfers of a
+ * block, the observation times of a batch): the `YYYY-MM-DD hh:mm:ss` part is formatted once per
+ * second instead of through a Date and an ISO string per value. Same text as `chTime`.
+ */
+export class ChTimeCache {
+  private second = Number.NaN;
+  private prefix = "";
+
+  text(ms: number): string {
+    if (!(Number.isInteger(ms) && ms >= 0 && ms < PLAIN_ISO_END)) return chTime(ms);
+    const frac = ms % 1000;
+    const second = ms - frac;
+    if (second !== this.second) {
+      this.prefix = chTime(second).slice(0, 20); // `YYYY-MM-DD hh:mm:ss.`
+      this.second = second;
+    }
+    return frac >= 100
+      ? `${this.prefix}${frac}`
+      : frac >= 10
+        ? `${this.prefix}0${frac}`
+        : `${this.prefix}00${frac}`;
+  }
+}
+
 /** Where a row came from in Kafka (lets the sink resume exactly after a crash). */
 export interface KafkaOrigin {
   topic: string;
@@ -74,6 +102,112 @@ export function transferRow(t: TransferV1, origin?: KafkaOrigin): TransferRow {
     kafka_partition: origin?.partition ?? 0,
     kafka_offset: origin?.offset ?? "0",
   };
+}
+
+/** Rows of one table encoded as a JSONCompactEachRow body, ready to insert. */
+export interface EncodedRows {
+  /** Column of each position of a row's array (columns left out take their default). */
+  columns: string[];
+  /** One JSON array per row, each ending in a newline (UTF-8). */
+  body: Buffer;
+  rows: number;
+}
+
+/** A validated message and where it came from. */
+export type WithOrigin<T> = KafkaOrigin & { value: T };
+
+// transfers columns as transferRow fills them. The optional groups are left out of a batch where
+// every row has their default (NULL, or '' as the migration's DEFAULT says): one value fewer to
+// build here and, measured, ~0.13 µs less engine parse per column and row.
+const TRANSFER_BASE_COLUMNS = [
+  "id",
+  "chain",
+  "kind",
+  "tx_hash",
+  "position",
+  "block_number",
+  "ts",
+  "senders",
+  "to_address",
+  "asset",
+  "asset_contract",
+  "asset_decimals",
+  "amount",
+  "status",
+  "source",
+  "observed_at",
+  "version",
+  "kafka_topic",
+  "kafka_partition",
+  "kafka_offset",
+];
+const HAS_BLOCK_HASH = 1;
+const HAS_INPUTS = 2;
+const HAS_FEE = 4;
+const HAS_EXCHANGE = 8;
+
+const json = JSON.stringify;
+/** Printable ASCII but `"` and `\`: JSON.stringify would only add the quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** `JSON.stringify(s)` for a string, at half the cost for the usual (hex, ASCII) values. */
+export const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : json(s));
+const jsonOrNull = (v: string | null): string => (v === null ? "null" : jsonString(v));
+const numOrNull = (v: number | null): string => (v === null ? "null" : String(v));
+
+/**
+ * Encodes validated transfer.v1 messages straight into `transfers` rows (JSONCompactEachRow):
+ * the same values as {@link transferRow}, without a row object per message or a second encoding
+ * pass in the client. Columns that hold only their default in the whole batch are left out.
+ */
+export function encodeTransfers(items: ReadonlyArray<WithOrigin<TransferV1>>): EncodedRows {
+  let groups = 0;
+  for (const { value: t } of items) {
+    if (t.blockHash !== null) groups |= HAS_BLOCK_HASH;
+    if (Array.isArray(t.from)) groups |= HAS_INPUTS;
+    if (t.fee !== undefined && t.fee !== null) groups |= HAS_FEE;
+    if (t.exchange !== undefined) groups |= HAS_EXCHANGE;
+  }
+  const columns = [...TRANSFER_BASE_COLUMNS];
+  if (groups & HAS_BLOCK_HASH) columns.push("block_hash");
+  if (groups & HAS_INPUTS) columns.push("inputs");
+  if (groups & HAS_FEE) columns.push("fee");
+  if (groups & HAS_EXCHANGE)
+    columns.push("exchange", "exchange_tenant", "exchange_reference", "exchange_customer_ref");
+  const ts = new ChTimeCache();
+  const observed = new ChTimeCache();
+  let topic = "";
+  let topicJson = '""';
+  // Each line goes into the body as soon as it is built, so its strings die young (kept in an
+  // array until a final join, 50k lines of ~40 string pieces each made GC half the cost).
+  let body = Buffer.allocUnsafe(Math.max(4096, items.length * 640));
+  let size = 0;
+  for (let i = 0; i < items.length; i++) {
+    const { value: t, topic: tp, partition, offset } = items[i] as WithOrigin<TransferV1>;
+    if (tp !== topic) {
+      topic = tp;
+      topicJson = jsonString(tp);
+    }
+    const from = t.from;
+    const senderList =
+      from === null ? "[]" : typeof from === "string" ? `[${jsonString(from)}]` : json(senders(t));
+    // chain, kind, status and amount are validated to [a-z0-9_-] and digits: no escaping needed.
+    let line = `[${jsonString(t.id)},"${t.chain}","${t.kind}",${jsonString(t.txHash)},${jsonString(t.index)},${numOrNull(t.blockNumber)},"${ts.text(t.timestamp)}",${senderList},${jsonOrNull(t.to)},${jsonString(t.asset.symbol ?? "")},${jsonString(t.asset.contract ?? "")},${numOrNull(t.asset.decimals)},"${t.amount}","${t.status}",${jsonString(t.source)},"${observed.text(t.observedAt)}",${t.observedAt},${topicJson},${partition},"${offset}"`;
+    if (groups & HAS_BLOCK_HASH) line += `,${jsonOrNull(t.blockHash)}`;
+    if (groups & HAS_INPUTS) line += `,${Array.isArray(from) ? json(json(from)) : '""'}`;
+    if (groups & HAS_FEE) line += `,${t.fee == null ? "null" : `"${t.fee}"`}`;
+    if (groups & HAS_EXCHANGE) {
+      const x = t.exchange;
+      line += `,${jsonString(x?.name ?? "")},${jsonString(x?.tenantId ?? "")},${jsonString(x?.reference ?? "")},${jsonString(x?.customerRef ?? "")}`;
+    }
+    line += "]\n";
+    if (body.length - size < line.length * 3) {
+      const bigger = Buffer.allocUnsafe(Math.max(body.length * 2, size + line.length * 3));
+      body.copy(bigger, 0, 0, size);
+      body = bigger;
+    }
+    size += body.write(line, size, "utf8");
+  }
+  return { columns, body: body.subarray(0, size), rows: items.length };
 }
 
 /** A `flags` row as inserted (JSONEachRow). */

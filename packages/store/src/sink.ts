@@ -1,9 +1,23 @@
 import type { Received } from "@chainscreen/kafka";
 import type { Logger } from "@chainscreen/logger";
 import { counter, histogram } from "@chainscreen/runtime";
-import type { FlagV1, TransferV1, WatchlistEntryV1 } from "@chainscreen/schema";
-import { flagRow, type KafkaOrigin, transferRow, watchlistEntryRow } from "./rows.js";
-import { type Store, Tables } from "./store.js";
+import {
+  FastTransferV1,
+  FlagV1,
+  type MessageValidator,
+  type TransferV1,
+  WatchlistEntryV1,
+} from "@chainscreen/schema";
+import {
+  type EncodedRows,
+  encodeTransfers,
+  flagRow,
+  type KafkaOrigin,
+  transferRow,
+  type WithOrigin,
+  watchlistEntryRow,
+} from "./rows.js";
+import { type InsertOptions, type Store, Tables } from "./store.js";
 
 const rowsInserted = counter(
   "chainscreen_sink_rows_inserted_total",
@@ -37,23 +51,42 @@ const insertSeconds = histogram("chainscreen_sink_insert_seconds", "Latency of o
 /** How a topic's messages become rows of one table. */
 export interface SinkTarget<T> {
   table: string;
+  /** Validates the topic's messages (what `consume()` is given). */
+  schema: MessageValidator<T>;
   /** The row of a message, or null when the message writes nothing (e.g. a tombstone). */
   toRow: (value: T, origin: KafkaOrigin) => object | null;
+  /**
+   * Optional fast path for a table with one row per message: the rows `toRow` would give, already
+   * encoded as one JSONCompactEachRow body.
+   */
+  encode?: (messages: ReadonlyArray<WithOrigin<T>>) => EncodedRows;
+  /** See {@link InsertOptions.optimizeOnInsert} (default: the engine's, true). */
+  optimizeOnInsert?: boolean;
 }
 
 /** transfer.v1 → transfers. */
 export const transfersTarget: SinkTarget<TransferV1> = {
   table: Tables.transfers,
+  schema: FastTransferV1,
   toRow: transferRow,
+  encode: encodeTransfers,
+  // transfers and transfers_by_address are ReplacingMergeTree tables read with FINAL: a status
+  // change in the same batch as the transfer is collapsed by merges instead of at insert.
+  optimizeOnInsert: false,
 };
 /** flag.v1 → flags. */
-export const flagsTarget: SinkTarget<FlagV1> = { table: Tables.flags, toRow: flagRow };
+export const flagsTarget: SinkTarget<FlagV1> = {
+  table: Tables.flags,
+  schema: FlagV1,
+  toRow: flagRow,
+};
 /**
  * watchlist.v1 → watchlist_entries, keeping history: consume with `allowTombstones` (the value is
  * null for a tombstone), which writes nothing.
  */
 export const watchlistTarget: SinkTarget<WatchlistEntryV1 | null> = {
   table: Tables.watchlistEntries,
+  schema: WatchlistEntryV1.nullable(),
   toRow: watchlistEntryRow,
 };
 
@@ -70,9 +103,14 @@ export const watchlistTarget: SinkTarget<WatchlistEntryV1 | null> = {
  *   with the batch like any other.
  * - It throws on failure and never commits: the Kafka consumer retries the batch with backoff
  *   (store unreachable → TransientError) or isolates bad messages (ValidationError → dead letter).
+ * - Several consumers of one group may share a sink (so that one fetches while another inserts):
+ *   batches of the same partition run one after the other, so a partition that moves between
+ *   them in a rebalance is resumed only after the previous owner's insert has landed or failed.
  */
 export class StoreSink<T> {
   private readonly stored = new Map<string, bigint>();
+  /** Tail of the batches running or waiting per topic:partition. */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -103,7 +141,21 @@ export class StoreSink<T> {
   }
 
   /** Handler for `consume({ handleBatch })`: one partition's batch, in offset order. */
-  readonly handleBatch = async (messages: Received<T>[]): Promise<void> => {
+  readonly handleBatch = (messages: Received<T>[]): Promise<void> => {
+    const first = messages[0];
+    if (!first) return Promise.resolve();
+    const key = `${first.topic}:${first.partition}`;
+    const before = this.running.get(key);
+    const run = before ? before.then(() => this.write(messages)) : this.write(messages);
+    const tail = run.catch(() => {});
+    this.running.set(key, tail);
+    void tail.then(() => {
+      if (this.running.get(key) === tail) this.running.delete(key);
+    });
+    return run;
+  };
+
+  private async write(messages: Received<T>[]): Promise<void> {
     const first = messages[0];
     if (!first) return;
     const { topic, partition } = first;
@@ -116,18 +168,30 @@ export class StoreSink<T> {
       const a = chunk[0];
       const b = chunk[chunk.length - 1];
       if (!a || !b) continue;
-      const rows: object[] = [];
-      for (const m of chunk) {
-        const row = this.target.toRow(m.value, { topic, partition, offset: m.offset });
-        if (row !== null) rows.push(row);
+      const opts: InsertOptions = {
+        dedupToken: `${topic}:${partition}:${a.offset}-${b.offset}`,
+        optimizeOnInsert: this.target.optimizeOnInsert,
+      };
+      let insert: () => Promise<void>;
+      let count: number;
+      if (this.target.encode) {
+        const encoded = this.target.encode(chunk);
+        count = encoded.rows;
+        insert = () => this.store.insertEncoded(this.target.table, encoded, opts);
+      } else {
+        const rows: object[] = [];
+        for (const m of chunk) {
+          const row = this.target.toRow(m.value, { topic, partition, offset: m.offset });
+          if (row !== null) rows.push(row);
+        }
+        count = rows.length;
+        insert = () => this.store.insertRows(this.target.table, rows, opts);
       }
-      if (rows.length < chunk.length)
-        withoutRow.inc({ table: this.target.table }, chunk.length - rows.length);
-      if (rows.length === 0) continue;
-      const token = `${topic}:${partition}:${a.offset}-${b.offset}`;
+      if (count < chunk.length) withoutRow.inc({ table: this.target.table }, chunk.length - count);
+      if (count === 0) continue;
       const t0 = performance.now();
       try {
-        await this.store.insertRows(this.target.table, rows, { dedupToken: token });
+        await insert();
       } catch (err) {
         batches.inc({ table: this.target.table, outcome: "error" });
         this.log.warn(
@@ -135,7 +199,7 @@ export class StoreSink<T> {
             table: this.target.table,
             topic,
             partition,
-            rows: rows.length,
+            rows: count,
             err: (err as Error).message,
           },
           "insert failed",
@@ -144,9 +208,9 @@ export class StoreSink<T> {
       }
       insertSeconds.observe({ table: this.target.table }, (performance.now() - t0) / 1000);
       batches.inc({ table: this.target.table, outcome: "ok" });
-      batchRows.observe({ table: this.target.table }, rows.length);
-      rowsInserted.inc({ table: this.target.table }, rows.length);
+      batchRows.observe({ table: this.target.table }, count);
+      rowsInserted.inc({ table: this.target.table }, count);
       this.stored.set(`${topic}:${partition}`, BigInt(b.offset));
     }
-  };
+  }
 }

@@ -1,6 +1,6 @@
 import { drainPending, Session } from "chdb";
 import { ClickHouseHttpError } from "./errors.js";
-import { quoteIdent, quoteString } from "./sql.js";
+import { type PlainInsert, quoteIdent, quoteString } from "./sql.js";
 import type { Profile } from "./users.js";
 
 /** Result bytes and engine counters of one statement. */
@@ -9,6 +9,8 @@ export interface EngineResult {
   elapsedSec: number;
   rowsRead: number;
   bytesRead: number;
+  /** Rows (non-empty lines) of a raw insert's payload, when the engine counted them. */
+  rowsSent?: number;
 }
 
 /** What a request asks one session to do. */
@@ -25,6 +27,11 @@ export interface Job {
   inlineData: boolean;
   /** True when the statement is USE: the session's current database becomes unknown. */
   changesDatabase: boolean;
+  /**
+   * A plain INSERT (`sql` is only its statement) with its rows as bytes: handed to the engine as
+   * they came, settings in the statement's SETTINGS clause (nothing to set and undo).
+   */
+  rawInsert?: { insert: PlainInsert; data: Buffer };
 }
 
 /**
@@ -75,8 +82,42 @@ class EngineSession {
     }
   }
 
+  /**
+   * A plain INSERT with its payload as bytes (chDB's raw insert): no UTF-8 decoding into a string
+   * of the whole body and encoding back, no SET before and after for per-request settings.
+   */
+  private async runRawInsert(job: Job, raw: NonNullable<Job["rawInsert"]>): Promise<EngineResult> {
+    const settings: Record<string, string> = {};
+    for (const [k, v] of Object.entries(job.settings)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !this.baseline.has(k))
+        throw ClickHouseHttpError.of("UNKNOWN_SETTING", `Unknown setting ${k}`);
+      if (this.baseline.get(k) !== v) settings[k] = v;
+    }
+    const { insert, data } = raw;
+    try {
+      const r = await this.session.insert({
+        table: `${insert.database ?? job.database}.${insert.table}`,
+        columns: insert.columns ?? undefined,
+        format: insert.format,
+        values: data,
+        settings,
+      });
+      return {
+        bytes: new Uint8Array(0),
+        elapsedSec: r.elapsed,
+        rowsRead: 0,
+        bytesRead: 0,
+        rowsSent: r.rowsSent,
+      };
+    } catch (err) {
+      this.broken = true; // as in run(): a failed connection is never reused
+      throw err;
+    }
+  }
+
   /** Runs one request; afterwards the connection is back to its baseline (or throws "broken"). */
   async run(job: Job): Promise<EngineResult> {
+    if (job.rawInsert) return this.runRawInsert(job, job.rawInsert);
     const prelude: string[] = [];
     if (job.database !== this.currentDb) prelude.push(`USE ${quoteIdent(job.database)}`);
     for (const [k, v] of Object.entries(job.params)) {

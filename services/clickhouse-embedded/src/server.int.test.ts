@@ -276,6 +276,67 @@ describe("embedded ClickHouse over HTTP with @clickhouse/client", () => {
     expect(get.headers.get("x-clickhouse-exception-code")).toBe("164");
   });
 
+  it("hands an INSERT's rows to the engine as bytes: settings, dedup, errors, MVs as before", async () => {
+    await w.command({
+      query: `CREATE TABLE raw_src (k String, n UInt64) ENGINE = MergeTree ORDER BY k
+              SETTINGS non_replicated_deduplication_window = 100`,
+    });
+    // The view's table deduplicates too (as transfers_by_address does): without its own window a
+    // retried insert reaches it twice, whatever path the rows take.
+    await w.command({
+      query: `CREATE TABLE raw_mv_dst (k String, n2 UInt64) ENGINE = MergeTree ORDER BY k
+              SETTINGS non_replicated_deduplication_window = 100`,
+    });
+    await w.command({
+      query: "CREATE MATERIALIZED VIEW raw_mv TO raw_mv_dst AS SELECT k, n * 2 AS n2 FROM raw_src",
+    });
+    const rows = [
+      ["a", "1"],
+      ['b\t"é"\n', "2"],
+    ];
+    const insert = (token: string, values = rows) =>
+      w.insert({
+        table: "raw_src",
+        columns: ["k", "n"],
+        values,
+        format: "JSONCompactEachRow",
+        clickhouse_settings: { insert_deduplication_token: token },
+      });
+    const r = await insert("t1");
+    expect(r.summary?.written_rows).toBe("2");
+    await insert("t1"); // a retried insert with the same token is dropped by the engine
+    await insert("t2", [["c", "3"]]);
+    const q = async (query: string) =>
+      (await w.query({ query, format: "JSONCompactEachRow" })).json<unknown[]>();
+    expect(await q("SELECT k, n FROM raw_src ORDER BY n")).toEqual([
+      ["a", "1"],
+      ['b\t"é"\n', "2"],
+      ["c", "3"],
+    ]);
+    expect(await q("SELECT sum(n2) FROM raw_mv_dst")).toEqual([["12"]]);
+    // The settings were the insert's only: the session is back to its defaults.
+    expect(
+      await q("SELECT value FROM system.settings WHERE name = 'insert_deduplication_token'"),
+    ).toEqual([[""]]);
+    // Bad rows, unknown settings and a read-only user fail with the engine's codes.
+    const bad = await chError(insert("t3", [["d", "not a number"]]));
+    expect(["27", "72", "6"]).toContain(bad.code);
+    const unknown = await chError(
+      w.insert({
+        table: "raw_src",
+        values: [{ k: "e", n: 1 }],
+        format: "JSONEachRow",
+        clickhouse_settings: { no_such_setting: 1 } as never,
+      }),
+    );
+    expect(unknown.code).toBe("115");
+    const ro = await chError(
+      a.insert({ table: "raw_src", values: [{ k: "f", n: 1 }], format: "JSONEachRow" }),
+    );
+    expect(ro.code).toBe("164");
+    expect(await q("SELECT count() FROM raw_src")).toEqual([["3"]]);
+  });
+
   it("never queues a writer behind a 10 s analyst query", async () => {
     // Five single-row parts → five blocks of one row, each sleeping 2 s on one analyst thread.
     await w.command({

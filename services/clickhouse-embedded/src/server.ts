@@ -7,7 +7,7 @@ import type { Logger } from "@chainscreen/logger";
 import { counter, gauge, histogram } from "@chainscreen/runtime";
 import { ClickHouseHttpError, fromEngineError, httpStatusFor } from "./errors.js";
 import { type Job, SessionPool } from "./pool.js";
-import { inspect, isDeniedFunction, READ_ONLY_KINDS } from "./sql.js";
+import { inspect, isDeniedFunction, plainInsert, READ_ONLY_KINDS } from "./sql.js";
 import { authenticate, credentialsOf, type UsersConfig } from "./users.js";
 
 const gzipAsync = promisify(gzip);
@@ -189,9 +189,26 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     const pool = pools.get(profileName);
     if (!profile || !pool) throw ClickHouseHttpError.of("ACCESS_DENIED", `${user}: no profile`);
 
-    const bodyText = body.toString("utf8");
-    const sql =
-      qParam !== null ? (bodyText.length > 0 ? `${qParam}\n${bodyText}` : qParam) : bodyText;
+    const database =
+      params.get("database") || header(req, "x-clickhouse-database") || account.default_database;
+    // `INSERT INTO t (…) FORMAT <text format>` in the URL with the rows in the body (what clients
+    // send): the rows stay bytes and go to the engine as they came. Measured on 50k transfers
+    // (24 MB): the string path spent ~1 µs per row on this thread decoding the body into a string
+    // that chDB encoded back to UTF-8, plus a SET before and after the insert for its settings.
+    // (Query parameters are SET on the session: only the general path does that.)
+    const raw =
+      qParam !== null &&
+      body.length > 0 &&
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(database) &&
+      ![...params.keys()].some((k) => k.startsWith("param_"))
+        ? plainInsert(qParam)
+        : null;
+    let sql: string;
+    if (raw) sql = qParam as string;
+    else {
+      const bodyText = body.toString("utf8");
+      sql = qParam !== null ? (bodyText.length > 0 ? `${qParam}\n${bodyText}` : qParam) : bodyText;
+    }
     if (sql.trim() === "") throw ClickHouseHttpError.of("SYNTAX_ERROR", "Empty query");
     const info = inspect(sql);
     if (info.multiStatement)
@@ -232,8 +249,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     const job: Job = {
       sql,
       format,
-      database:
-        params.get("database") || header(req, "x-clickhouse-database") || account.default_database,
+      database,
       params: {},
       settings: {},
       inlineData: info.kind === "INSERT",
@@ -243,6 +259,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       if (k.startsWith("param_")) job.params[k.slice(6)] = v;
       else if (!HTTP_PARAMS.has(k)) job.settings[k] = v;
     }
+    if (raw) job.rawInsert = { insert: raw, data: body };
     const t0 = process.hrtime.bigint();
     queued.set({ profile: profileName }, pool.queued + 1);
     let result: Awaited<ReturnType<SessionPool["run"]>>;
@@ -257,7 +274,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     }
     const written =
       info.kind === "INSERT" && info.format?.toLowerCase().includes("eachrow")
-        ? countLines(body, qParam !== null ? 0 : body.indexOf(10) + 1)
+        ? (result.rowsSent ?? countLines(body, qParam !== null ? 0 : body.indexOf(10) + 1))
         : 0;
     const summary = {
       read_rows: String(result.rowsRead),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inspect, isDeniedFunction, quoteIdent, quoteString } from "./sql.js";
+import { inspect, isDeniedFunction, plainInsert, quoteIdent, quoteString } from "./sql.js";
 
 describe("inspect", () => {
   it("classifies statements and finds the FORMAT clause", () => {
@@ -96,5 +96,41 @@ describe("quoting", () => {
   it("escapes quotes and backslashes", () => {
     expect(quoteString("a'b\\c")).toBe("'a\\'b\\\\c'");
     expect(quoteIdent("we`ird")).toBe("`we\\`ird`");
+  });
+});
+
+describe("plainInsert", () => {
+  it("recognises the INSERT clients send with rows in the body", () => {
+    expect(plainInsert("INSERT INTO transfers (id, chain) FORMAT JSONCompactEachRow")).toEqual({
+      database: null,
+      table: "transfers",
+      columns: ["id", "chain"],
+      format: "JSONCompactEachRow",
+    });
+    expect(plainInsert(" insert into db_1.kv FORMAT JSONEachRow\n")).toEqual({
+      database: "db_1",
+      table: "kv",
+      columns: null,
+      format: "JSONEachRow",
+    });
+    expect(plainInsert("INSERT INTO TABLE t(a,b) FORMAT TSV;")?.columns).toEqual(["a", "b"]);
+  });
+
+  it("leaves everything else to the general path", () => {
+    for (const sql of [
+      "INSERT INTO t FORMAT RowBinary",
+      "INSERT INTO t FORMAT Native",
+      "INSERT INTO t SETTINGS async_insert = 1 FORMAT JSONEachRow",
+      "INSERT INTO t SELECT * FROM input('a UInt8') FORMAT CSV",
+      "INSERT INTO t VALUES (1)",
+      "INSERT INTO `t` FORMAT JSONEachRow",
+      "INSERT INTO t (* EXCEPT (a)) FORMAT JSONEachRow",
+      'INSERT INTO t FORMAT JSONEachRow {"a":1}',
+      "INSERT INTO t /* c */ FORMAT CSV",
+      "INSERT INTO FUNCTION file('x') FORMAT CSV",
+      "SELECT 1 FORMAT CSV",
+    ]) {
+      expect(plainInsert(sql), sql).toBeNull();
+    }
   });
 });

@@ -238,3 +238,50 @@ export function quoteString(v: string): string {
 export function quoteIdent(v: string): string {
   return `\`${v.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 }
+
+/** An INSERT whose rows follow as data in a text format the engine takes as raw bytes. */
+export interface PlainInsert {
+  database: string | null;
+  table: string;
+  columns: string[] | null;
+  format: RawInsertFormat;
+}
+
+/** Input formats chDB accepts as a byte payload (its raw-insert whitelist). */
+const RAW_FORMATS = [
+  "JSONEachRow",
+  "JSONCompactEachRow",
+  "CSV",
+  "CSVWithNames",
+  "TSV",
+  "TabSeparated",
+  "TSVWithNames",
+  "TabSeparatedWithNames",
+] as const;
+export type RawInsertFormat = (typeof RAW_FORMATS)[number];
+
+const IDENT = "[A-Za-z_][A-Za-z0-9_]*";
+const PLAIN_INSERT = new RegExp(
+  `^\\s*INSERT\\s+INTO\\s+(?:TABLE\\s+)?(?:(${IDENT})\\.)?(${IDENT})\\s*` +
+    `(?:\\(\\s*(${IDENT}(?:\\s*,\\s*${IDENT})*)\\s*\\))?\\s*FORMAT\\s+(${IDENT})\\s*;?\\s*$`,
+  "i",
+);
+
+/**
+ * Recognises the statement clients send with rows in the request body —
+ * `INSERT INTO [db.]table [(a, b, …)] FORMAT <text format>` and nothing else (no SETTINGS, no
+ * SELECT, no quoted names, no comments) — so that the body can go to the engine as bytes. Anything
+ * else is null and takes the general path.
+ */
+export function plainInsert(sql: string): PlainInsert | null {
+  const m = PLAIN_INSERT.exec(sql);
+  if (!m) return null;
+  const format = RAW_FORMATS.find((f) => f === m[4]);
+  if (!format || !m[2]) return null;
+  return {
+    database: m[1] ?? null,
+    table: m[2],
+    columns: m[3] ? m[3].split(",").map((c) => c.trim()) : null,
+    format,
+  };
+}

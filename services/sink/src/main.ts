@@ -7,7 +7,7 @@ import {
 } from "@chainscreen/kafka";
 import { createLogger } from "@chainscreen/logger";
 import { gauge, Shutdown, startOpsServer } from "@chainscreen/runtime";
-import { FlagV1, Topics, TransferV1, WatchlistEntryV1 } from "@chainscreen/schema";
+import { Topics } from "@chainscreen/schema";
 import {
   createStoreClient,
   flagsTarget,
@@ -18,7 +18,6 @@ import {
   transfersTarget,
   watchlistTarget,
 } from "@chainscreen/store";
-import type { ZodType } from "zod";
 import { env } from "./env.js";
 
 const log = createLogger({ service: "sink", level: env.LOG_LEVEL });
@@ -49,7 +48,6 @@ let ready = false;
 
 async function startRoute<T>(
   name: string,
-  schema: ZodType<T>,
   target: SinkTarget<T>,
   allowTombstones = false,
 ): Promise<void> {
@@ -61,23 +59,27 @@ async function startRoute<T>(
   );
   const topic = topicName(name, env.KAFKA_TOPIC_PREFIX);
   topics.push(topic);
-  consumers.push(
-    await consume(bus, {
-      groupId: `${env.SINK_GROUP_ID}.${name}`,
-      topics: [topic],
-      schema,
-      deadLetterTopic: env.SINK_DEAD_LETTER_TOPIC
-        ? topicName(env.SINK_DEAD_LETTER_TOPIC, env.KAFKA_TOPIC_PREFIX)
-        : undefined,
-      fromBeginning: true,
-      allowTombstones,
-      maxBytesPerPartition: env.SINK_FETCH_BYTES_PER_PARTITION,
-      maxRetryDelayMs: env.SINK_MAX_RETRY_DELAY_MS,
-      // After a rebalance another instance may have stored more of a partition: re-read marks.
-      onRebalance: () => sink.reset(),
-      handleBatch: sink.handleBatch,
-    }),
-  );
+  for (let i = 0; i < env.SINK_CONSUMERS; i++) {
+    consumers.push(
+      await consume(bus, {
+        groupId: `${env.SINK_GROUP_ID}.${name}`,
+        topics: [topic],
+        schema: target.schema,
+        deadLetterTopic: env.SINK_DEAD_LETTER_TOPIC
+          ? topicName(env.SINK_DEAD_LETTER_TOPIC, env.KAFKA_TOPIC_PREFIX)
+          : undefined,
+        fromBeginning: true,
+        allowTombstones,
+        maxBytesPerPartition: env.SINK_FETCH_BYTES_PER_PARTITION,
+        partitionsConsumedConcurrently: env.SINK_PARTITIONS_IN_PARALLEL,
+        maxRetryDelayMs: env.SINK_MAX_RETRY_DELAY_MS,
+        // After a rebalance another instance may have stored more of a partition: re-read marks.
+        onRebalance: () => sink.reset(),
+        // One sink for all of them: it runs the batches of a partition one after the other.
+        handleBatch: sink.handleBatch,
+      }),
+    );
+  }
 }
 
 // Create the routed topics that are missing with their proper settings before subscribing:
@@ -88,11 +90,10 @@ await bus.ensureTopics(standardTopics(env.KAFKA_TOPIC_PREFIX).filter((t) => rout
 
 // Which topic goes to which table.
 for (const name of env.SINK_TOPICS) {
-  if (name === Topics.transfers) await startRoute(name, TransferV1, transfersTarget);
-  else if (name === Topics.flags) await startRoute(name, FlagV1, flagsTarget);
+  if (name === Topics.transfers) await startRoute(name, transfersTarget);
+  else if (name === Topics.flags) await startRoute(name, flagsTarget);
   // Compacted, with tombstones after each delisting: they write nothing, so history stays.
-  else if (name === Topics.watchlist)
-    await startRoute(name, WatchlistEntryV1.nullable(), watchlistTarget, true);
+  else if (name === Topics.watchlist) await startRoute(name, watchlistTarget, true);
   else {
     log.fatal({ topic: name }, "no table for topic");
     process.exit(1);

@@ -188,7 +188,9 @@ describe("sink: Kafka → embedded ClickHouse", () => {
 
     const feed = new Feed(topic, 20_000);
     const feeding = feed.run();
-    let sink = startSink(store, prefix, group);
+    // Two consumers sharing the sink: partitions move between them while the sink restarts.
+    const twoConsumers = { SINK_CONSUMERS: "2", SINK_PARTITIONS_IN_PARALLEL: "2" };
+    let sink = startSink(store, prefix, group, twoConsumers);
     // Let it store part of the stream, then kill it without any chance to commit or flush.
     await waitFor(
       async () => {
@@ -202,7 +204,7 @@ describe("sink: Kafka → embedded ClickHouse", () => {
     sink.kill("SIGKILL");
     await new Promise((r) => sink.once("exit", r));
     const atKill = await storedState(ch);
-    sink = startSink(store, prefix, group);
+    sink = startSink(store, prefix, group, twoConsumers);
     await feeding;
 
     await waitFor(async () => (await storedState(ch)).ids === feed.expected.size, {
@@ -244,7 +246,11 @@ describe("sink: Kafka → embedded ClickHouse", () => {
     const feed = new Feed(topic, 12_000);
     // First half while the store is up, second half while it is down.
     const firstHalf = feed.run(250, 60, 0, 6_000);
-    const sink = startSink(store, prefix, uniqueName("sink"));
+    // One consumer, four partitions at once (the kill test above runs two consumers × two).
+    const sink = startSink(store, prefix, uniqueName("sink"), {
+      SINK_CONSUMERS: "1",
+      SINK_PARTITIONS_IN_PARALLEL: "4",
+    });
     let sinkExited = false;
     sink.once("exit", () => {
       sinkExited = true;
