@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   encodeCursor,
+  FLOW_VERSIONS_BY_AMOUNT_RELATION,
   FLOWS_BY_ADDRESS_RELATION,
   FLOWS_RELATION,
   flowsPageQuery,
@@ -61,6 +62,30 @@ describe("cursors", () => {
     expect(q.sql).toContain("(amount, id) > (toUInt256({cv:String}), {cid:String})");
     expect(q.sql).toMatch(/ORDER BY amount ASC, id ASC$/);
     expect(q.params).toMatchObject({ cv: "123", cid: "abc" });
+  });
+  it("bound the sort column alone too, so the primary key narrows the read", () => {
+    const c = encodeCursor({ s: "amount", o: "desc", v: "123", id: "abc" });
+    const q = flowsPageQuery({ sort: "amount", cursor: c, chain: ["tron"] }, "id", {
+      relation: FLOW_VERSIONS_BY_AMOUNT_RELATION,
+      through: { v: "100", id: "xyz" },
+    });
+    expect(q.relation).toBe(FLOW_VERSIONS_BY_AMOUNT_RELATION);
+    expect(q.sql).toContain(`SELECT id FROM ${FLOW_VERSIONS_BY_AMOUNT_RELATION} WHERE chain IN`);
+    expect(q.sql).toContain(
+      "amount <= toUInt256({cv:String}) AND (amount, id) < (toUInt256({cv:String}), {cid:String})",
+    );
+    expect(q.sql).toContain(
+      "amount >= toUInt256({tv:String}) AND (amount, id) >= (toUInt256({tv:String}), {tid:String})",
+    );
+    expect(q.sql).toMatch(/ORDER BY amount DESC, id DESC$/);
+    expect(q.params).toMatchObject({ cv: "123", cid: "abc", tv: "100", tid: "xyz" });
+    const asc = flowsPageQuery({ sort: "valueUsd", order: "asc" }, "id", {
+      through: { v: "1.5", id: "a" },
+    });
+    expect(asc.sql).toContain(`FROM ${FLOWS_RELATION} WHERE`);
+    expect(asc.sql).toContain(
+      "value_usd <= toFloat64({tv:String}) AND (value_usd, id) <= (toFloat64({tv:String}), {tid:String})",
+    );
   });
   it("refuse a cursor of another sort or a forged one", () => {
     const c = encodeCursor({ s: "amount", o: "asc", v: "1", id: "x" });

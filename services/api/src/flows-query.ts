@@ -20,6 +20,19 @@ export const FLOWS_RELATION = "api_flows";
 export const FLOWS_BY_ADDRESS_RELATION = "api_flows_by_address";
 
 /**
+ * The rows of {@link FLOWS_RELATION} from a table ordered by (amount, id) (view over
+ * `flags_by_amount` FINAL, migration 103). Pages sorted by amount over every flag read it
+ * ({@link queryFlowsByAmount}).
+ */
+export const FLOWS_BY_AMOUNT_RELATION = "api_flows_by_amount";
+
+/**
+ * Every stored version of each flag (no FINAL), otherwise as {@link FLOWS_BY_AMOUNT_RELATION}:
+ * the first step of {@link queryFlowsByAmount} reads it.
+ */
+export const FLOW_VERSIONS_BY_AMOUNT_RELATION = "api_flow_versions_by_amount";
+
+/**
  * Settings for reads of the ReplacingMergeTree-backed views: FINAL is applied per partition (a
  * flag and its retraction share the transfer's month partition), so already merged partitions are
  * read without merging.
@@ -255,16 +268,17 @@ export function flowsWhere(q: FlowsQuery): FlowsWhere {
   };
 }
 
-function castCursorValue(kind: (typeof SORT_FIELDS)[SortField]["kind"]): string {
+/** SQL of a sort value passed as the String parameter `param`, cast to the column's type. */
+function castSortValue(kind: (typeof SORT_FIELDS)[SortField]["kind"], param: string): string {
   switch (kind) {
     case "time":
-      return "fromUnixTimestamp64Milli(toInt64({cv:String}), 'UTC')";
+      return `fromUnixTimestamp64Milli(toInt64({${param}:String}), 'UTC')`;
     case "uint256":
-      return "toUInt256({cv:String})";
+      return `toUInt256({${param}:String})`;
     case "float":
-      return "toFloat64({cv:String})";
+      return `toFloat64({${param}:String})`;
     case "int":
-      return "toInt64({cv:String})";
+      return `toInt64({${param}:String})`;
   }
 }
 
@@ -371,15 +385,29 @@ export interface FlowsPage extends FlowsWhere {
   cursorMs?: number;
 }
 
+/** Options of {@link flowsPageQuery}. */
+export interface FlowsPageOptions {
+  /** Adds `ts >= sinceMs` (see {@link queryFlowsPage}). */
+  sinceMs?: number;
+  /** Reads this relation instead of the one the filters choose (same columns). */
+  relation?: string;
+  /**
+   * Keeps the rows up to and including this (sort value, id) in the page's order: `(col, id) >=
+   * (v, id)` when descending, `<=` when ascending (see {@link queryFlowsByAmount}).
+   */
+  through?: { v: string; id: string };
+}
+
 /**
  * Full page query: filters, keyset condition from the cursor, ORDER BY (sort column, id) so the
  * order is total and pages are stable while new rows arrive, LIMIT n+1 to know if there is more.
- * `sinceMs` adds `ts >= sinceMs` (see {@link queryFlowsPage}).
+ * Each keyset condition on (sort column, id) comes with the same bound on the sort column alone,
+ * which it implies: a tuple comparison does not narrow a read by the primary key, that one does.
  */
 export function flowsPageQuery(
   q: FlowsQuery,
   columns = FLOW_COLUMNS,
-  opts: { sinceMs?: number } = {},
+  opts: FlowsPageOptions = {},
 ): FlowsPage {
   const w = flowsWhere(q);
   const sort: SortField = q.sort ?? "timestamp";
@@ -398,7 +426,8 @@ export function flowsPageQuery(
       ]);
     }
     const cmp = order === "asc" ? ">" : "<";
-    where += ` AND (${col}, id) ${cmp} (${castCursorValue(kind)}, {cid:String})`;
+    const cv = castSortValue(kind, "cv");
+    where += ` AND ${col} ${cmp}= ${cv} AND (${col}, id) ${cmp} (${cv}, {cid:String})`;
     params.cv = c.v;
     params.cid = c.id;
     if (sort === "timestamp" && /^\d{1,15}$/.test(c.v)) cursorMs = Number(c.v);
@@ -407,9 +436,18 @@ export function flowsPageQuery(
     where += " AND ts >= fromUnixTimestamp64Milli({sinceMs:Int64}, 'UTC')";
     params.sinceMs = opts.sinceMs;
   }
+  if (opts.through !== undefined) {
+    const cmp = order === "asc" ? "<=" : ">=";
+    const tv = castSortValue(kind, "tv");
+    where += ` AND ${col} ${cmp} ${tv} AND (${col}, id) ${cmp} (${tv}, {tid:String})`;
+    params.tv = opts.through.v;
+    params.tid = opts.through.id;
+  }
+  const relation = opts.relation ?? w.relation;
   return {
     ...w,
-    sql: `SELECT ${columns} FROM ${w.relation} WHERE ${where} ORDER BY ${col} ${dir}, id ${dir}`,
+    relation,
+    sql: `SELECT ${columns} FROM ${relation} WHERE ${where} ORDER BY ${col} ${dir}, id ${dir}`,
     params,
     sort,
     order,
@@ -436,12 +474,19 @@ export const RECENT_WINDOWS_MS = [86_400_000, 30 * 86_400_000] as const;
  * month of one chain is read in key order and stops early, where empty windows would only add
  * queries. The newest flag's time comes from the store's `flags` table, without FINAL (a bound
  * is enough: every version of a flag has the time of its transfer).
+ *
+ * Sorted by amount on {@link FLOWS_RELATION}, the page is read from the amount-ordered relation
+ * ({@link queryFlowsByAmount}), or as it is when that cannot tell.
  */
 export async function queryFlowsPage(
   ch: ClickHouseClient,
   q: FlowsQuery,
 ): Promise<{ page: FlowsPage; rows: FlowRow[] }> {
   const page = flowsPageQuery(q);
+  if (page.relation === FLOWS_RELATION && page.sort === "amount") {
+    const rows = await queryFlowsByAmount(ch, q, page.limit);
+    if (rows) return { page, rows };
+  }
   const run = async (sinceMs?: number): Promise<FlowRow[]> => {
     const p = sinceMs === undefined ? page : flowsPageQuery(q, FLOW_COLUMNS, { sinceMs });
     const rs = await ch.query({
@@ -476,4 +521,71 @@ export async function queryFlowsPage(
     }
   }
   return { page, rows: await run() };
+}
+
+/**
+ * Candidate rows the first step of {@link queryFlowsByAmount} reads, as multiples of a page's
+ * `limit + 1` rows: a second, larger try when the first range held too many stale versions.
+ */
+export const AMOUNT_CANDIDATE_FACTORS = [2, 16] as const;
+
+/**
+ * A page sorted by amount over every flag (no address): at most `limit + 1` rows, the same rows in
+ * the same order as the page query on {@link FLOWS_RELATION}, or null when this path cannot tell
+ * (the caller then runs that query).
+ *
+ * On {@link FLOWS_RELATION} such a page costs a FINAL read of every flag, whose rows lie anywhere
+ * in the table. `flags_by_amount` (migration 103) holds every stored version of each flag ordered
+ * by (amount, id), and the page is read in two steps:
+ *
+ * 1. candidates: the first `k` rows in the page's order among all stored versions that pass the
+ *    filters (and the cursor), without FINAL ({@link FLOW_VERSIONS_BY_AMOUNT_RELATION}) — a read
+ *    in key order that stops after `k` matches. Amount and id only. No candidate: no version
+ *    matches, so no flag does; the page is empty.
+ * 2. the page: the query with FINAL ({@link FLOWS_BY_AMOUNT_RELATION}), restricted to keys up to
+ *    and including the last candidate (`(amount, id) >= (a, id)` descending, `<=` ascending — a
+ *    range of the table's key, which also holds every version of each key in it, so FINAL merges
+ *    them).
+ *
+ * Every flag passing the filters is, in its latest version, one of the stored versions step 1
+ * ranks. So each one at or before the last candidate in the page's order was a candidate and is
+ * in step 2's range, and step 2 returns every such flag; the flags outside the range all come
+ * after them. When step 2 returns a full page (limit + 1 rows), or step 1 returned fewer than `k`
+ * rows (then the range holds every flag passing the filters), its answer is exact. Otherwise older
+ * versions (a flag active before its retraction, or not yet merged) took candidate places: the
+ * next, larger `k` is tried, then null.
+ */
+export async function queryFlowsByAmount(
+  ch: ClickHouseClient,
+  q: FlowsQuery,
+  limit: number,
+): Promise<FlowRow[] | null> {
+  for (const factor of AMOUNT_CANDIDATE_FACTORS) {
+    const k = factor * (limit + 1);
+    const c = flowsPageQuery(q, "toString(amount) AS amount_base_units, id", {
+      relation: FLOW_VERSIONS_BY_AMOUNT_RELATION,
+    });
+    const candidates = await (
+      await ch.query({
+        query: `${c.sql} LIMIT {lim:UInt32}`,
+        query_params: { ...c.params, lim: k },
+        format: "JSONEachRow",
+      })
+    ).json<{ amount_base_units: string; id: string }>();
+    const last = candidates[candidates.length - 1];
+    if (!last) return [];
+    const p = flowsPageQuery(q, FLOW_COLUMNS, {
+      relation: FLOWS_BY_AMOUNT_RELATION,
+      through: { v: last.amount_base_units, id: last.id },
+    });
+    const rows = await (
+      await ch.query({
+        query: `${p.sql} LIMIT {lim:UInt32}`,
+        query_params: { ...p.params, lim: limit + 1 },
+        format: "JSONEachRow",
+      })
+    ).json<FlowRow>();
+    if (rows.length > limit || candidates.length < k) return rows;
+  }
+  return null;
 }

@@ -1,5 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import {
+  type ExposureSqlRow,
+  exposureFromFlows,
+  exposureFromSql,
+  exposureSql,
+} from "../address-exposure.js";
+import {
   ADDRESS_QUERY_SETTINGS,
   FLOW_COLUMNS,
   FLOWS_BY_ADDRESS_RELATION,
@@ -169,28 +175,14 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
         ).json<T>();
 
       const cpLimit = req.query.counterparties ?? 50;
-      // Three queries, each a range of an address-ordered table's primary key: flags filed under
-      // the address (flags_by_address, migration 102) for exposure and for recent flows, and the
+      const flowsLimit = req.query.flows ?? 50;
+      // Flags filed under the address (flags_by_address, migration 102): the page's flows, and
+      // its exposure summary, which the flows give when they are every flag of the address.
+      const mine = `party = {addr:String} AND ${chainCond} AND status != 'retracted'`;
+      // Two queries at once, each a range of an address-ordered table's primary key: the recent
+      // flags (one more than the page shows, to know whether that is all of them), and the
       // address's transfers (transfers_by_address) read once for counterparties and timeline.
-      const [exposure, transferRollup, flows] = await Promise.all([
-        q<{
-          exposure: string;
-          min_hops: number;
-          flows: string;
-          usd: number;
-          srcs: string[];
-          ents: string[];
-          first: string;
-          last: string;
-        }>(
-          `SELECT exposure, min(hops) AS min_hops, count() AS flows, sum(value_usd) AS usd,
-             groupUniqArray(50)(listed_address) AS srcs, groupUniqArrayArray(50)(entities) AS ents,
-             toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
-           FROM ${FLOWS_BY_ADDRESS_RELATION}
-           WHERE party = {addr:String} AND counterparty = {addr:String} AND ${chainCond}
-             AND status != 'retracted'
-           GROUP BY exposure ORDER BY min_hops`,
-        ),
+      const [transferRollup, flowsPlusOne] = await Promise.all([
         q<{
           per_day: number;
           day: string;
@@ -229,11 +221,18 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
         ),
         q<FlowRow & { path: string[] }>(
           `SELECT ${FLOW_COLUMNS}, path_addresses AS path FROM ${FLOWS_BY_ADDRESS_RELATION}
-           WHERE party = {addr:String} AND ${chainCond} AND status != 'retracted'
-           ORDER BY ts DESC, id DESC LIMIT {lim:UInt32}`,
-          { lim: req.query.flows ?? 50 },
+           WHERE ${mine} ORDER BY ts DESC, id DESC LIMIT {lim:UInt32}`,
+          { lim: flowsLimit + 1 },
         ),
       ]);
+      const flows = flowsPlusOne.slice(0, flowsLimit);
+      // Every flag of the address is in hand when the query returned no more than the page
+      // shows: the exposure summary is computed from them (the same answer as its query,
+      // address-exposure.ts), else the query runs.
+      const exposure =
+        flowsPlusOne.length <= flowsLimit
+          ? exposureFromFlows(flowsPlusOne, addr)
+          : exposureFromSql(await q<ExposureSqlRow>(exposureSql(FLOWS_BY_ADDRESS_RELATION, mine)));
       const counterparties = transferRollup
         .filter((r) => Number(r.per_day) === 0)
         .slice(0, cpLimit);
@@ -305,13 +304,13 @@ export async function addressRoutes(app: FastifyInstance): Promise<void> {
         history: watchlist.history(n.family, addr).map(matchOut),
         exposure: exposure.map((e) => ({
           exposure: e.exposure,
-          minHops: Number(e.min_hops),
-          flows: Number(e.flows),
-          valueUsd: Number(e.usd),
-          sources: e.srcs,
-          entities: e.ents,
-          firstSeen: iso(Number(e.first)),
-          lastSeen: iso(Number(e.last)),
+          minHops: e.minHops,
+          flows: e.flows,
+          valueUsd: e.valueUsd,
+          sources: e.sources,
+          entities: e.entities,
+          firstSeen: iso(e.firstMs),
+          lastSeen: iso(e.lastMs),
         })),
         counterparties: counterparties.map((c) => ({
           address: c.counterparty,
