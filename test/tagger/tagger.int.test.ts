@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DeadLetterV1, TransferV1 } from "@chainscreen/schema";
 import { FlagV1 } from "@chainscreen/schema";
-import { makeTransfer } from "@chainscreen/tagger";
+import { makeTransfer, structuringSeries } from "@chainscreen/tagger";
 import { collectTopic, fixturesDir } from "@chainscreen/testing";
 import { describe, expect, inject, it } from "vitest";
 import {
@@ -250,25 +250,8 @@ describe("tagger through the real broker", () => {
       await startTagger(brokers, topics, { groupId, rules }),
       await startTagger(brokers, topics, { groupId, rules }),
     ];
-    const usdt = (i: number, amount: string, ts: number) =>
-      makeTransfer({
-        txHash: `0x5${i}`,
-        from: B,
-        to: `0x${String(i).repeat(40)}`.slice(0, 42),
-        symbol: "USDT",
-        contract: "0xdac1",
-        decimals: 6,
-        amount,
-        timestamp: ts,
-      });
     // Spread over every transfer partition (keys are transfer ids), so both instances screen some.
-    const transfers = [
-      usdt(1, "9500000000", T0),
-      usdt(2, "9900000000", T0 + MIN),
-      usdt(3, "5000000000", T0 + 2 * MIN), // not in band
-      usdt(4, "9800000000", T0 + 3 * MIN), // third in band → flag
-      usdt(5, "9700000000", T0 + 2 * 3_600_000), // window passed
-    ];
+    const transfers = structuringSeries(B, T0);
     await publishTransfers(bus, topics.transfers, transfers);
     await readFlags(bus, topics.flags, (m) => active(m).length >= 1);
     await waitIdle(bus, topics, groupId);

@@ -1,5 +1,5 @@
 import type { ZodType } from "zod";
-import { TransferV1 } from "./transfer.js";
+import { TransferKind, TransferStatus, TransferV1 } from "./transfer.js";
 
 /** What a consumer needs of a message schema: zod's `safeParse` (a zod schema is one). */
 export type MessageValidator<T> = Pick<ZodType<T>, "safeParse">;
@@ -30,15 +30,8 @@ export function withFastPath<T>(
 
 const AMOUNT = /^(0|[1-9]\d*)$/;
 const CHAIN = /^[a-z][a-z0-9-]{1,31}$/;
-const KINDS = new Set([
-  "native",
-  "token",
-  "internal",
-  "utxo",
-  "exchange_deposit",
-  "exchange_withdrawal",
-]);
-const STATUSES = new Set(["pending", "confirmed", "retracted"]);
+const KINDS = new Set<string>(TransferKind.options);
+const STATUSES = new Set<string>(TransferStatus.options);
 
 type Obj = Record<string, unknown>;
 /** A plain object (what JSON.parse makes); anything else is left to zod. */

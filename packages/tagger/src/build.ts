@@ -68,3 +68,29 @@ export function makeEntry(
     ...over,
   };
 }
+
+/**
+ * Five USDT outflows of `from` (tx hashes 0x51…0x55) for structuring tests, with the default
+ * rules' threshold of $10,000 and a 10 % margin: 0x51, 0x52 and 0x54 are just under it within one
+ * hour (0x54 completes three), 0x53 is not in the band, 0x55 comes after the hour.
+ */
+export function structuringSeries(from: string, t0: number): TransferV1[] {
+  const usdt = (i: number, amount: string, timestamp: number) =>
+    makeTransfer({
+      txHash: `0x5${i}`,
+      from,
+      to: `0x${String(i).repeat(40)}`.slice(0, 42),
+      symbol: "USDT",
+      contract: "0xdac1",
+      decimals: 6,
+      amount,
+      timestamp,
+    });
+  return [
+    usdt(1, "9500000000", t0),
+    usdt(2, "9900000000", t0 + 60_000),
+    usdt(3, "5000000000", t0 + 120_000),
+    usdt(4, "9800000000", t0 + 180_000),
+    usdt(5, "9700000000", t0 + 7_200_000),
+  ];
+}

@@ -1,7 +1,7 @@
 import { FlagV1 } from "@chainscreen/schema";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { makeEntry, makeTransfer } from "./build.js";
+import { makeEntry, makeTransfer, structuringSeries } from "./build.js";
 import { MemoryEntryIndex } from "./entries.js";
 import { LocalTagger } from "./local.js";
 import { parseRules } from "./rules.js";
@@ -261,24 +261,7 @@ describe("structuring", () => {
         },
       }),
     );
-    const usdt = (i: number, amount: string, ts: number) =>
-      makeTransfer({
-        txHash: `0x5${i}`,
-        from: B,
-        to: `0x${String(i).repeat(40)}`.slice(0, 42),
-        symbol: "USDT",
-        contract: "0xdac1",
-        decimals: 6,
-        amount,
-        timestamp: ts,
-      });
-    const flags = t.run([
-      usdt(1, "9500000000", T0),
-      usdt(2, "9900000000", T0 + MIN),
-      usdt(3, "5000000000", T0 + 2 * MIN), // not in band
-      usdt(4, "9800000000", T0 + 3 * MIN), // third in band → flag
-      usdt(5, "9700000000", T0 + 2 * 3_600_000), // window passed
-    ]);
+    const flags = t.run(structuringSeries(B, T0));
     expect(summary(flags)).toEqual(["0x54:structuring:null:from"]);
     expect(flags[0]?.evidence).toHaveLength(3);
     expect(flags[0]?.severity).toBe("high");
@@ -289,24 +272,7 @@ describe("structuring", () => {
       indirect: { enabled: false },
       structuring: { thresholdUsd: 10_000, marginPct: 10, minCount: 3, windowMs: 3_600_000 },
     };
-    const usdt = (i: number, amount: string, ts: number) =>
-      makeTransfer({
-        txHash: `0x5${i}`,
-        from: B,
-        to: `0x${String(i).repeat(40)}`.slice(0, 42),
-        symbol: "USDT",
-        contract: "0xdac1",
-        decimals: 6,
-        amount,
-        timestamp: ts,
-      });
-    const transfers = [
-      usdt(1, "9500000000", T0),
-      usdt(2, "9900000000", T0 + MIN),
-      usdt(3, "5000000000", T0 + 2 * MIN),
-      usdt(4, "9800000000", T0 + 3 * MIN),
-      usdt(5, "9700000000", T0 + 2 * 3_600_000),
-    ];
+    const transfers = structuringSeries(B, T0);
     const orders = (xs: number[]): number[][] =>
       xs.length <= 1
         ? [xs]
