@@ -72,7 +72,12 @@ export class Backfill {
 
   /** Next block to do according to the committed progress (from when the job is new). */
   async resumePoint(): Promise<number> {
-    await this.ensureTopics();
+    return this.readResumePoint(await this.ensureTopics());
+  }
+
+  /** The resume point; no read when this process just created the progress topic. */
+  private async readResumePoint(created: string[]): Promise<number> {
+    if (created.includes(this.progressTopic)) return this.opts.from;
     const recs = await readTail(this.opts.bus, this.progressTopic, 100_000);
     let next = this.opts.from;
     for (const r of recs) {
@@ -83,11 +88,27 @@ export class Backfill {
     return next;
   }
 
-  private async ensureTopics() {
-    await this.opts.bus.ensureTopics([
+  private ensureTopics(): Promise<string[]> {
+    return this.opts.bus.ensureTopics([
       { topic: this.transfersTopic },
       { topic: this.progressTopic, partitions: 1, compacted: true },
     ]);
+  }
+
+  /** Refuses a range above the source's safe head unless the job allows it. */
+  private async checkSafeHead(): Promise<void> {
+    if (!(this.opts.requireFinal ?? true)) return;
+    const { source } = this.opts;
+    const safe =
+      this.opts.useSafeHead && source.safeHead
+        ? await source.safeHead()
+        : (await source.head()) - (this.opts.confirmations ?? 0);
+    if (this.opts.to > safe) {
+      throw new BaseError(
+        "backfill range goes above the safe head; let the live follower cover it",
+        { context: { to: this.opts.to, safe } },
+      );
+    }
   }
 
   /** Runs (or resumes) the job; resolves with the final progress, or early when the signal aborts. */
@@ -97,28 +118,40 @@ export class Backfill {
     const metrics = this.opts.metrics ?? ingestMetrics();
     const batchSize = Math.max(1, this.opts.batchSize ?? 50);
     const concurrency = Math.max(1, this.opts.concurrency ?? 4);
-    await this.ensureTopics();
-    const producer: Producer = await this.opts.bus.producer({
-      transactionalId:
-        this.opts.transactionalId ?? `backfill-${chain}-${this.opts.from}-${this.opts.to}`,
-    });
+    // Start-up steps that do not depend on each other run at once: the transactional producer
+    // (transaction coordinator, fencing), the resume point (checkpoint read), the safe-head check
+    // and the first block fetches, which assume a new job (resume = from) and are dropped when
+    // the checkpoint says otherwise. Nothing is produced before all of them succeeded.
+    const fetchBatch = (s: number) => {
+      const e = Math.min(this.opts.to, s + batchSize - 1);
+      return source.blocks
+        ? source.blocks(s, e)
+        : Promise.all(Array.from({ length: e - s + 1 }, (_, i) => source.block(s + i)));
+    };
+    const inflight = new Map<number, Promise<ChainBlock[]>>();
+    for (let s = this.opts.from; s <= this.opts.to && inflight.size < concurrency; s += batchSize) {
+      const p = fetchBatch(s);
+      p.catch(() => {}); // handled when awaited in order
+      inflight.set(s, p);
+    }
+    const created = await this.ensureTopics();
+    const [producerR, resumeR, safeR] = await Promise.allSettled([
+      this.opts.bus.producer({
+        transactionalId:
+          this.opts.transactionalId ?? `backfill-${chain}-${this.opts.from}-${this.opts.to}`,
+      }),
+      this.readResumePoint(created),
+      this.checkSafeHead(),
+    ]);
+    if (producerR.status === "rejected") {
+      await Promise.allSettled(inflight.values());
+      throw producerR.reason;
+    }
+    const producer: Producer = producerR.value;
     try {
-      const resume = await this.resumePoint();
-      if (this.opts.requireFinal ?? true) {
-        const head = await source.head();
-        const safe =
-          this.opts.useSafeHead && source.safeHead
-            ? await source.safeHead()
-            : head - (this.opts.confirmations ?? 0);
-        if (this.opts.to > safe) {
-          throw new BaseError(
-            "backfill range goes above the safe head; let the live follower cover it",
-            {
-              context: { to: this.opts.to, safe },
-            },
-          );
-        }
-      }
+      if (resumeR.status === "rejected") throw resumeR.reason;
+      if (safeR.status === "rejected") throw safeR.reason;
+      const resume = resumeR.value;
       const total = this.opts.to - this.opts.from + 1;
       const progress: BackfillProgress = {
         from: this.opts.from,
@@ -134,15 +167,14 @@ export class Backfill {
       let doneThisRun = 0;
       const starts: number[] = [];
       for (let s = resume; s <= this.opts.to; s += batchSize) starts.push(s);
-      // A sliding window of prefetched batches; commits happen strictly in block order.
-      const inflight = new Map<number, Promise<ChainBlock[]>>();
-      const fetchBatch = (s: number) => {
-        const e = Math.min(this.opts.to, s + batchSize - 1);
-        return source.blocks
-          ? source.blocks(s, e)
-          : Promise.all(Array.from({ length: e - s + 1 }, (_, i) => source.block(s + i)));
-      };
+      // A sliding window of prefetched batches; commits happen strictly in block order. Early
+      // fetches that do not start a batch of this run (a resumed job) are dropped.
+      for (const s of inflight.keys())
+        if ((s - resume) % batchSize !== 0 || s < resume) inflight.delete(s);
+      // What is left of them is a prefix of this run's batches.
       let nextToFetch = 0;
+      while (nextToFetch < starts.length && inflight.has(starts[nextToFetch] as number))
+        nextToFetch++;
       const fill = () => {
         while (inflight.size < concurrency && nextToFetch < starts.length) {
           const s = starts[nextToFetch++] as number;

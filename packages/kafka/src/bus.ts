@@ -147,13 +147,17 @@ export class KafkaBus {
     return this.admin_;
   }
 
-  /** Creates missing topics (existing ones are left as they are) and waits for their leaders. */
-  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+  /**
+   * Creates missing topics (existing ones are left as they are) and waits for their leaders.
+   * Resolves with the topics this call created; when another client created one at the same
+   * moment, none are reported as created (the caller must then treat them all as existing).
+   */
+  async ensureTopics(specs: TopicSpec[]): Promise<string[]> {
     const admin = await this.admin();
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({
+    if (missing.length === 0) return [];
+    const created = await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((s) => {
         const config: Record<string, string> = { ...s.config };
@@ -167,6 +171,7 @@ export class KafkaBus {
         };
       }),
     });
+    return created ? missing.map((s) => s.topic) : [];
   }
 
   /** Deletes topics (tests and benchmarks). */
