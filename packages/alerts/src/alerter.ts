@@ -12,24 +12,30 @@ export class Alerter {
     private readonly store: AlertsStore,
     private readonly queues: DeliveryQueues,
     private readonly log: Logger,
-    /** Publishes the alerts (e.g. to the `alert.v1` topic) before delivery jobs are added. */
+    /** Publishes the alerts (e.g. to the `alert.v1` topic). */
     private readonly publish?: (alerts: AlertV1[]) => Promise<void>,
   ) {}
 
   /**
-   * Matches flags against the subscriptions, stores the alerts, then enqueues one job per alert.
-   * Order matters for at-least-once: the caller commits the Kafka offsets only after this
-   * resolves, and every step is idempotent on the deterministic alert id, so a crash anywhere
-   * leads to the flag being processed again without duplicates.
+   * Matches flags against the subscriptions, then stores the alerts, publishes them and enqueues
+   * one delivery job per alert, the three at once: the caller commits the Kafka offsets only
+   * after all of them resolved, and each is idempotent on the deterministic alert id, so a crash
+   * or a failure of any one leads to the flags being processed again without duplicates. (Run
+   * one after the other, the ClickHouse insert — tens to hundreds of ms while the store is busy
+   * with the sink — sat in front of every webhook.) A delivery may therefore be attempted a moment
+   * before its alert row is visible in the store.
    */
   async handleFlags(flags: readonly FlagV1[], now = Date.now()): Promise<AlertV1[]> {
     const index = this.cache.index;
     const alerts: AlertV1[] = [];
     for (const f of flags) for (const m of index.match(f)) alerts.push(buildAlert(f, m));
     if (alerts.length === 0) return alerts;
-    await this.store.insertAlerts(alerts);
-    if (this.publish) await this.publish(alerts);
-    await this.queues.enqueue(alerts, now);
+    const steps = await Promise.allSettled([
+      this.store.insertAlerts(alerts),
+      this.publish ? this.publish(alerts) : Promise.resolve(),
+      this.queues.enqueue(alerts, now),
+    ]);
+    for (const s of steps) if (s.status === "rejected") throw s.reason;
     this.log.debug({ flags: flags.length, alerts: alerts.length }, "alerts enqueued");
     return alerts;
   }

@@ -27,6 +27,8 @@ export interface AlerterOptions {
     flagsTopic: string;
     groupId: string;
     deadLetterTopic?: string;
+    /** Partitions handled at once (default 4; order is kept within each). */
+    partitionsInParallel?: number;
     /** Publish alerts to this topic (alert.v1) before delivery; null to skip. */
     alertsTopic: string | null;
     fromBeginning?: boolean;
@@ -109,6 +111,9 @@ export async function startAlerter(o: AlerterOptions): Promise<AlerterApp> {
       schema: FlagV1,
       ...(k.deadLetterTopic ? { deadLetterTopic: k.deadLetterTopic } : {}),
       fromBeginning: k.fromBeginning ?? true,
+      // Each batch waits for a ClickHouse insert: one partition's batch must not hold up the
+      // flags of the others.
+      partitionsConsumedConcurrently: k.partitionsInParallel ?? 4,
       handleBatch: async (messages) => {
         await alerter.handleFlags(messages.map((m) => m.value));
       },

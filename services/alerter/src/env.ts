@@ -14,7 +14,9 @@ export function loadEnv(env: Record<string, string | undefined> = process.env) {
       KAFKA_TOPIC_PREFIX: z.string().default(""),
       /** Consumer group of the flag consumer. */
       ALERTER_GROUP_ID: z.string().min(1).default("alerter"),
-      /** Publish every alert to the alert.v1 topic before it is delivered. */
+      /** Partitions of the flag topic handled at once (each keeps its order). */
+      ALERTER_PARTITIONS_IN_PARALLEL: envInt(4, 1),
+      /** Publish every alert to the alert.v1 topic (alongside its delivery job). */
       ALERTER_PUBLISH_ALERTS: envBool(true),
       /** What this instance runs: intake (Kafka → jobs), delivery (jobs → webhooks) or both. */
       ALERTER_ROLE: z.enum(["all", "intake", "delivery"]).default("all"),

@@ -78,6 +78,7 @@ const app = await startAlerter({
             : null,
           deadLetterTopic: topicName(Topics.deadLetter, env.KAFKA_TOPIC_PREFIX),
           groupId: env.ALERTER_GROUP_ID,
+          partitionsInParallel: env.ALERTER_PARTITIONS_IN_PARALLEL,
         },
       }
     : {}),
