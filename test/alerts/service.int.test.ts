@@ -78,6 +78,8 @@ describe("services/alerter as a process", () => {
       KAFKA_BROKERS: inject("kafkaBrokers"),
       KAFKA_TOPIC_PREFIX: prefix,
       ALERTER_GROUP_ID: `${prefix}.alerter`,
+      // No sink runs here to store alert.v1: the alerter inserts the alerts itself.
+      ALERTER_STORE_ALERTS: "true",
       REDIS_URL: inject("redisUrl"),
       QUEUE_PREFIX: prefix,
       CLICKHOUSE_URL: config.url,

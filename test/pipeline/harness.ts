@@ -176,6 +176,9 @@ export interface Reconciliation {
   flagRows: number;
   flagDistinct: number;
   alerts: number;
+  /** Published alerts (alert.v1) that the sink has not stored in `alerts`, and the reverse. */
+  unstoredAlerts: string[];
+  unexpectedStoredAlerts: string[];
   undeliveredAlerts: string[];
   flagsWithoutAlert: string[];
   notRunning: string[];
@@ -583,6 +586,7 @@ export class Pipeline {
         last.missingTransfers.length === 0 &&
         last.missingFlags.length === 0 &&
         last.undeliveredAlerts.length === 0 &&
+        last.unstoredAlerts.length === 0 &&
         last.flagsWithoutAlert.length === 0
       );
     };
@@ -634,6 +638,9 @@ export class Pipeline {
       alertIds.add(v.id);
       if (v.flagId && v.status === "active") alertedFlags.add(v.flagId);
     }
+    const storedAlertIds = new Set(
+      (await this.rows<{ id: string }>("SELECT id FROM alerts FINAL")).map((r) => r.id),
+    );
     const delivered = this.receiver.deliveredIds();
     const perAssetStored: Record<string, { count: number; sum: string }> = {};
     for (const r of perAsset) perAssetStored[r.asset] = { count: Number(r.n), sum: r.s };
@@ -659,6 +666,8 @@ export class Pipeline {
       flagRows: Number(fc?.rows ?? 0),
       flagDistinct: Number(fc?.distinct ?? 0),
       alerts: alertIds.size,
+      unstoredAlerts: [...alertIds].filter((id) => !storedAlertIds.has(id)),
+      unexpectedStoredAlerts: [...storedAlertIds].filter((id) => !alertIds.has(id)),
       undeliveredAlerts: [...alertIds].filter((id) => !delivered.has(id)),
       flagsWithoutAlert: [...expectedFlagIds].filter((id) => !alertedFlags.has(id)),
       notRunning: SERVICES.filter(

@@ -29,6 +29,8 @@ export function expectClean(p: Pipeline, r: Reconciliation, label: string): void
     missingFlagDetails: r.missingFlagDetails,
     unexpectedFlags: r.unexpectedFlags.length,
     undeliveredAlerts: r.undeliveredAlerts.length,
+    unstoredAlerts: r.unstoredAlerts.length,
+    unexpectedStoredAlerts: r.unexpectedStoredAlerts.length,
     flagsWithoutAlert: r.flagsWithoutAlert.length,
     notRunning: r.notRunning,
     unexpectedExits: p.unexpectedExits(),
@@ -49,5 +51,8 @@ export function expectClean(p: Pipeline, r: Reconciliation, label: string): void
   // Every flag became an alert, every alert reached the bank at least once (valid signature).
   expect(r.flagsWithoutAlert).toEqual([]);
   expect(r.undeliveredAlerts).toEqual([]);
+  // The sink stored exactly the published alerts (the alerter does not insert them itself).
+  expect(r.unstoredAlerts).toEqual([]);
+  expect(r.unexpectedStoredAlerts).toEqual([]);
   expect(r.notRunning).toEqual([]);
 }

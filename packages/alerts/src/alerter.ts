@@ -14,6 +14,12 @@ export class Alerter {
     private readonly log: Logger,
     /** Publishes the alerts (e.g. to the `alert.v1` topic). */
     private readonly publish?: (alerts: AlertV1[]) => Promise<void>,
+    /**
+     * Insert the alerts into the store here (default). With false, and only when they are
+     * published, storing them is left to whoever consumes the publication (the sink stores
+     * alert.v1), so no webhook and no Kafka batch waits for a ClickHouse insert.
+     */
+    private readonly storeAlerts = true,
   ) {}
 
   /**
@@ -30,8 +36,9 @@ export class Alerter {
     const alerts: AlertV1[] = [];
     for (const f of flags) for (const m of index.match(f)) alerts.push(buildAlert(f, m));
     if (alerts.length === 0) return alerts;
+    const store = this.storeAlerts || !this.publish;
     const steps = await Promise.allSettled([
-      this.store.insertAlerts(alerts),
+      store ? this.store.insertAlerts(alerts) : Promise.resolve(),
       this.publish ? this.publish(alerts) : Promise.resolve(),
       this.queues.enqueue(alerts, now),
     ]);

@@ -1,5 +1,5 @@
 import type { AlertV1 } from "@chainscreen/schema";
-import { chTime, classifyStoreError, Store, Tables } from "@chainscreen/store";
+import { alertRow, chTime, classifyStoreError, Store, Tables } from "@chainscreen/store";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { SecretBox } from "./secret-box.js";
 import type { AlertQuery, AlertsStore, DeliveryQuery } from "./store.js";
@@ -212,21 +212,7 @@ export class ClickHouseAlertsStore implements AlertsStore {
   async insertAlerts(alerts: AlertV1[]): Promise<void> {
     await this.#store.insertRows(
       Tables.alerts,
-      alerts.map((a) => ({
-        id: a.id,
-        tenant_id: a.tenantId,
-        subscription_id: a.subscriptionId,
-        flag_id: a.flagId,
-        transfer_id: a.transfer.id,
-        incident_id: a.incidentId,
-        chain: a.transfer.chain,
-        severity: a.severity,
-        kind: a.rule.kind,
-        payload: JSON.stringify(a),
-        status: "pending",
-        created_at: chTime(a.createdAt),
-        version: a.createdAt,
-      })),
+      alerts.map((a) => alertRow(a)),
     );
   }
 

@@ -1,4 +1,10 @@
-import { type FlagV1, senders, type TransferV1, type WatchlistEntryV1 } from "@chainscreen/schema";
+import {
+  type AlertV1,
+  type FlagV1,
+  senders,
+  type TransferV1,
+  type WatchlistEntryV1,
+} from "@chainscreen/schema";
 
 /** DateTime64(3, 'UTC') text form: `YYYY-MM-DD hh:mm:ss.sss` (unambiguous for any input format). */
 export function chTime(ms: number): string {
@@ -366,6 +372,52 @@ export function watchlistEntryRow(
     published_at: chTime(e.publishedAt),
     version: e.publishedAt * 2 + (e.listedUntil === null ? 0 : 1),
     deleted: 0,
+    kafka_topic: origin?.topic ?? "",
+    kafka_partition: origin?.partition ?? 0,
+    kafka_offset: origin?.offset ?? "0",
+  };
+}
+
+/** A row of `alerts`. */
+export interface AlertRow {
+  id: string;
+  tenant_id: string;
+  subscription_id: string;
+  flag_id: string;
+  transfer_id: string;
+  incident_id: string;
+  chain: string;
+  severity: AlertV1["severity"];
+  kind: string;
+  payload: string;
+  status: "pending";
+  created_at: string;
+  version: number;
+  kafka_topic: string;
+  kafka_partition: number;
+  kafka_offset: string;
+}
+
+/**
+ * Maps an alert.v1 onto an `alerts` row (written by the sink from the alert topic, or by the
+ * alerter itself). `payload` is the alert as delivered. A flag emitted again yields the same
+ * alert id with a later `createdAt`, i.e. another row; readers keep the first per id.
+ */
+export function alertRow(a: AlertV1, origin?: KafkaOrigin): AlertRow {
+  return {
+    id: a.id,
+    tenant_id: a.tenantId,
+    subscription_id: a.subscriptionId,
+    flag_id: a.flagId,
+    transfer_id: a.transfer.id,
+    incident_id: a.incidentId,
+    chain: a.transfer.chain,
+    severity: a.severity,
+    kind: a.rule.kind,
+    payload: JSON.stringify(a),
+    status: "pending",
+    created_at: chTime(a.createdAt),
+    version: a.createdAt,
     kafka_topic: origin?.topic ?? "",
     kafka_partition: origin?.partition ?? 0,
     kafka_offset: origin?.offset ?? "0",

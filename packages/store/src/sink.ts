@@ -2,6 +2,7 @@ import type { Received } from "@chainscreen/kafka";
 import type { Logger } from "@chainscreen/logger";
 import { counter, histogram } from "@chainscreen/runtime";
 import {
+  AlertV1,
   FastTransferV1,
   FlagV1,
   type MessageValidator,
@@ -9,6 +10,7 @@ import {
   WatchlistEntryV1,
 } from "@chainscreen/schema";
 import {
+  alertRow,
   type EncodedRows,
   encodeTransfers,
   flagRow,
@@ -79,6 +81,12 @@ export const flagsTarget: SinkTarget<FlagV1> = {
   table: Tables.flags,
   schema: FlagV1,
   toRow: flagRow,
+};
+/** alert.v1 → alerts (the alerter publishes every alert it delivers). */
+export const alertsTarget: SinkTarget<AlertV1> = {
+  table: Tables.alerts,
+  schema: AlertV1,
+  toRow: alertRow,
 };
 /**
  * watchlist.v1 → watchlist_entries, keeping history: consume with `allowTombstones` (the value is

@@ -29,8 +29,13 @@ export interface AlerterOptions {
     deadLetterTopic?: string;
     /** Partitions handled at once (default 4; order is kept within each). */
     partitionsInParallel?: number;
-    /** Publish alerts to this topic (alert.v1) before delivery; null to skip. */
+    /** Publish alerts to this topic (alert.v1) alongside delivery; null to skip. */
     alertsTopic: string | null;
+    /**
+     * Also insert the alerts into ClickHouse here (default true); false leaves it to the sink,
+     * which stores alert.v1. Ignored (always stored) without an alerts topic.
+     */
+    storeAlerts?: boolean;
     fromBeginning?: boolean;
   };
   /** Run the delivery workers in this process (default true). */
@@ -104,6 +109,7 @@ export async function startAlerter(o: AlerterOptions): Promise<AlerterApp> {
               alerts.map((a) => ({ key: a.tenantId, value: a })),
             )
         : undefined,
+      k.storeAlerts ?? true,
     );
     consumer = await consume(k.bus, {
       groupId: k.groupId,

@@ -18,6 +18,12 @@ export function loadEnv(env: Record<string, string | undefined> = process.env) {
       ALERTER_PARTITIONS_IN_PARALLEL: envInt(4, 1),
       /** Publish every alert to the alert.v1 topic (alongside its delivery job). */
       ALERTER_PUBLISH_ALERTS: envBool(true),
+      /**
+       * Also insert alerts into ClickHouse from the alerter. Off by default: the sink stores
+       * alert.v1 (its default SINK_TOPICS), and no webhook waits for an insert. Turn it on when
+       * no sink stores alert.v1; without ALERTER_PUBLISH_ALERTS the alerter always stores them.
+       */
+      ALERTER_STORE_ALERTS: envBool(false),
       /** What this instance runs: intake (Kafka → jobs), delivery (jobs → webhooks) or both. */
       ALERTER_ROLE: z.enum(["all", "intake", "delivery"]).default("all"),
       /** Redis for BullMQ; AOF persistence on (appendonly yes) so jobs survive a restart. */

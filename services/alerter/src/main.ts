@@ -79,6 +79,7 @@ const app = await startAlerter({
           deadLetterTopic: topicName(Topics.deadLetter, env.KAFKA_TOPIC_PREFIX),
           groupId: env.ALERTER_GROUP_ID,
           partitionsInParallel: env.ALERTER_PARTITIONS_IN_PARALLEL,
+          storeAlerts: env.ALERTER_STORE_ALERTS,
         },
       }
     : {}),

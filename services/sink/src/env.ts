@@ -11,10 +11,11 @@ export const env = parseEnv(
     /** Consumer group prefix; each topic gets `<group>.<topic>`. */
     SINK_GROUP_ID: z.string().min(1).default("sink"),
     /**
-     * Topics to store: any of transfer.v1 (→ transfers), flag.v1 (→ flags), watchlist.v1
-     * (→ watchlist_entries, listing history for point-in-time questions).
+     * Topics to store: any of transfer.v1 (→ transfers), flag.v1 (→ flags), alert.v1 (→ alerts,
+     * as the alerter published them), watchlist.v1 (→ watchlist_entries, listing history for
+     * point-in-time questions).
      */
-    SINK_TOPICS: envList(["transfer.v1", "flag.v1", "watchlist.v1"]),
+    SINK_TOPICS: envList(["transfer.v1", "flag.v1", "alert.v1", "watchlist.v1"]),
     /** Where unparseable/invalid messages go (prefix applied); empty disables. */
     SINK_DEAD_LETTER_TOPIC: z.string().default("deadletter.v1"),
     /**

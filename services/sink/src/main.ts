@@ -9,6 +9,7 @@ import { createLogger } from "@chainscreen/logger";
 import { gauge, Shutdown, startOpsServer } from "@chainscreen/runtime";
 import { Topics } from "@chainscreen/schema";
 import {
+  alertsTarget,
   createStoreClient,
   flagsTarget,
   migrate,
@@ -92,6 +93,7 @@ await bus.ensureTopics(standardTopics(env.KAFKA_TOPIC_PREFIX).filter((t) => rout
 for (const name of env.SINK_TOPICS) {
   if (name === Topics.transfers) await startRoute(name, transfersTarget);
   else if (name === Topics.flags) await startRoute(name, flagsTarget);
+  else if (name === Topics.alerts) await startRoute(name, alertsTarget);
   // Compacted, with tombstones after each delisting: they write nothing, so history stays.
   else if (name === Topics.watchlist) await startRoute(name, watchlistTarget, true);
   else {
