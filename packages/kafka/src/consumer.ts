@@ -13,6 +13,11 @@ export interface Received<T> {
   /** Broker timestamp (ms). */
   timestamp: number;
   headers: Record<string, string>;
+  /**
+   * The value's bytes as received (a view into the fetched response: holding it keeps that
+   * response in memory). Lets a consumer keep a message compactly instead of its parsed objects.
+   */
+  bytes?: Buffer;
 }
 
 /** Options for {@link consume}. */
@@ -101,7 +106,7 @@ function parse<T>(
       .join("; ");
     return { ok: false, error: `schema validation failed: ${issues}`, raw: m };
   }
-  return { ok: true, msg: { ...base, value: r.data } };
+  return { ok: true, msg: { ...base, value: r.data, bytes: m.value } };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,43 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { makeTransfer } from "./build.js";
 import { ColdOutflows } from "./cold-outflows.js";
-import type { OutflowFact } from "./exposure-record.js";
+import { type OutflowFact, type OutflowWithBytes, transferBytes } from "./exposure-record.js";
+import { flagTransfer } from "./flags.js";
+
+/** An outflow as the screening process makes it, with its message bytes attached. */
+function withBytes(
+  address: string,
+  n: number,
+  o: { usd?: number | null; bits?: number; to?: string } = {},
+): OutflowWithBytes {
+  const t = makeTransfer({
+    txHash: `0x${n.toString(16).padStart(64, "0")}`,
+    from: address,
+    to: o.to ?? "0x00000000000000000000000000000000000000bb",
+    timestamp: 1_700_000_000_000 + n,
+    amount: String(1_000 + n),
+  });
+  const bits = o.bits ?? 0;
+  return {
+    type: "exposure.v1",
+    kind: "outflow",
+    family: "evm",
+    address,
+    transfer: flagTransfer(t),
+    valueUsd: o.usd === undefined ? 12.5 : o.usd,
+    senderListed: (bits & 1) !== 0,
+    receiverIsService: (bits & 2) !== 0,
+    receiverListed: (bits & 4) !== 0,
+    [transferBytes]: Buffer.from(JSON.stringify(t)),
+  };
+}
+
+/** The fact without its attached bytes (what take() gives back). */
+const plain = (f: OutflowWithBytes): OutflowFact => {
+  const { [transferBytes]: _bytes, ...rest } = f;
+  return rest;
+};
 
 const fact = (address: string, id: string): OutflowFact =>
   ({
@@ -58,5 +95,74 @@ describe("ColdOutflows", () => {
     expect(heads).toBeLessThanOrEqual(200);
     expect(ids(c.take("evm", "k9999"))).toEqual(["9999"]);
     expect(c.take("evm", "k0")).toEqual([]);
+  });
+
+  it("holds outflows with bytes compactly and gives back exactly the outflow it was given", () => {
+    const c = new ColdOutflows(10);
+    const a1 = withBytes("a", 1, { usd: null, bits: 5 });
+    const a2 = withBytes("a", 2, { usd: 3.25, bits: 2 });
+    c.add("evm", "a", a1);
+    c.add("evm", "a", fact("a", "plain"));
+    c.add("evm", "a", a2);
+    const held = (c as unknown as { facts: unknown[] }).facts.filter((f) => f !== null);
+    expect(held).toHaveLength(1); // only the one without bytes is an object
+    expect(c.heldBytes).toBe(
+      (a1[transferBytes] as Buffer).length + (a2[transferBytes] as Buffer).length,
+    );
+    const got = c.take("evm", "a");
+    expect(got[0]).toEqual(plain(a2));
+    expect(ids([got[1] as OutflowFact])).toEqual(["plain"]);
+    expect(got[2]).toEqual(plain(a1));
+    expect(c.heldBytes).toBe(0);
+  });
+
+  it("removes a retracted outflow held as bytes by its transfer id", () => {
+    const c = new ColdOutflows(10);
+    const [x, y] = [withBytes("a", 7), withBytes("a", 8)];
+    c.add("evm", "a", x);
+    c.add("evm", "a", y);
+    expect(c.remove("evm", "a", "ethereum:0xnothing:native:0")).toBe(false);
+    expect(c.remove("evm", "a", x.transfer.id)).toBe(true);
+    expect(c.take("evm", "a")).toEqual([plain(y)]);
+    expect(c.heldBytes).toBe(0);
+  });
+
+  it("agrees with a plain list model over adds, takes, removals and overwrites", () => {
+    const op = fc.oneof(
+      fc.record({ add: fc.constantFrom("a", "b", "c"), bytes: fc.boolean(), bits: fc.nat(7) }),
+      fc.record({ take: fc.constantFrom("a", "b", "c") }),
+      fc.record({ remove: fc.constantFrom("a", "b", "c"), back: fc.nat(6) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (ops, cap) => {
+        const c = new ColdOutflows(cap);
+        // The model: every outflow added, in order, with whether it is still held.
+        const model: { address: string; f: OutflowFact; held: boolean }[] = [];
+        let n = 0;
+        for (const o of ops) {
+          if ("add" in o) {
+            const f = o.bytes
+              ? withBytes(o.add, n++, { bits: o.bits, usd: o.bits === 3 ? null : o.bits })
+              : ({ ...plain(withBytes(o.add, n++)), valueUsd: null } as OutflowFact);
+            c.add("evm", o.add, f);
+            model.push({ address: o.add, f: plain(f), held: true });
+            // The ring keeps the last `cap` outflows added.
+            if (model.length > cap)
+              (model[model.length - cap - 1] as { held: boolean }).held = false;
+          } else if ("take" in o) {
+            const want = model.filter((m) => m.held && m.address === o.take).reverse();
+            for (const m of want) m.held = false;
+            expect(c.take("evm", o.take)).toEqual(want.map((m) => m.f));
+          } else {
+            const mine = model.filter((m) => m.address === o.remove);
+            const target = mine[mine.length - 1 - o.back];
+            if (!target) continue;
+            expect(c.remove("evm", o.remove, target.f.transfer.id)).toBe(target.held);
+            target.held = false;
+          }
+          expect(c.size).toBe(model.filter((m) => m.held).length);
+        }
+      }),
+    );
   });
 });

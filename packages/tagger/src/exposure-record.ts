@@ -57,6 +57,14 @@ export const OutflowFact = z.object({
 });
 export type OutflowFact = z.infer<typeof OutflowFact>;
 
+/**
+ * Where the screening process attaches the transfer.v1 message bytes to an outflow it applies
+ * locally (a symbol: never serialized with the record). Lets the engine hold the outflow as those
+ * bytes instead of its parsed objects ({@link ColdOutflows}).
+ */
+export const transferBytes: unique symbol = Symbol("transferBytes");
+export type OutflowWithBytes = OutflowFact & { [transferBytes]?: Buffer };
+
 /** Any record of the internal exposure topic. */
 export const ExposureRecord = z.discriminatedUnion("kind", [ExposureFact, OutflowFact]);
 export type ExposureRecord = z.infer<typeof ExposureRecord>;

@@ -15,7 +15,12 @@ import type { ZodType } from "zod";
 import { Cooldown } from "./cooldown.js";
 import { activeAt, type ListEntry, type MutableEntryIndex } from "./entries.js";
 import { type EngineOutput, ExposureEngine, inStructuringBand } from "./exposure.js";
-import { type ExposureRecord, ExposureRecordLite } from "./exposure-record.js";
+import {
+  type ExposureRecord,
+  ExposureRecordLite,
+  type OutflowWithBytes,
+  transferBytes,
+} from "./exposure-record.js";
 import { MatcherEntryIndex } from "./matcher-index.js";
 import { retroFlags, type TransferHistory } from "./retro.js";
 import type { LoadedRules } from "./rules.js";
@@ -379,7 +384,11 @@ export class TaggerRunner {
             } else if (!replayed && inStructuringBand(cfg, v.valueUsd)) {
               out.records.push(rec); // to the owner of the sender, who sees all its outflows
             }
-            if (v.kind === "exposure" || cfg.indirect.enabled) this.applyLocal(v, out);
+            if (v.kind === "exposure" || cfg.indirect.enabled) {
+              // An outflow the engine may hold is held as the message's bytes (see ColdOutflows).
+              if (v.kind === "outflow" && m.bytes) (v as OutflowWithBytes)[transferBytes] = m.bytes;
+              this.applyLocal(v, out);
+            }
           }
         }
         this.counters.transfers += msgs.length - replays;
