@@ -364,8 +364,11 @@ export class Pipeline {
         WEBHOOK_ALLOW_HTTP: "true",
         SUBSCRIPTION_POLL_MS: "500",
         WEBHOOK_TIMEOUT_MS: "5000",
+        // The production schedule (5 s doubling, ~10 h over 20 attempts) compressed: 20 attempts
+        // must still outlast the receiver outage — 87 s with a 5 s cap for the default run's 20 s,
+        // 450 s with a 30 s cap for the soak's 300 s.
         WEBHOOK_BACKOFF_BASE_MS: "500",
-        WEBHOOK_BACKOFF_MAX_MS: "5000",
+        WEBHOOK_BACKOFF_MAX_MS: String(outage(5_000, 30_000)),
         OPS_PORT: "0",
       },
       api: {
