@@ -25,16 +25,27 @@ function hash32(s: string): number {
  * link whose slot was overwritten (its sequence number changed) ends the chain.
  *
  * An outflow that arrives with its transfer.v1 message bytes ({@link transferBytes}) is held as
- * those bytes plus its numbers and flags in typed arrays: one small object per outflow instead of
- * the graph of the parsed transfer (a dozen objects and strings), which the garbage collector
- * would otherwise copy out of the young generation and trace in the old one for every held
- * outflow. It is decoded again (parsed and validated as on receipt) only when taken or removed.
+ * a copy of those bytes in one arena (itself a ring) plus its numbers and flags in typed arrays:
+ * no object at all per outflow instead of the graph of the parsed transfer (a dozen objects and
+ * strings), which the garbage collector would otherwise copy out of the young generation and
+ * trace in the old one for every held outflow; and a fixed amount of memory (holding the
+ * received bytes themselves would keep whole fetched responses alive, for as long as the
+ * collector takes to notice). It is decoded again (parsed and validated as on receipt) only when
+ * taken or removed.
  */
 export class ColdOutflows {
   /** Outflows held as objects (those that came without bytes). */
   private readonly facts: (OutflowFact | null)[];
-  /** Outflows held as their transfer's message bytes. */
-  private readonly bytes: (Buffer | null)[];
+  /**
+   * Message bytes of the outflows held as bytes, copied into one arena used as a ring: a fixed
+   * allocation, and no object per outflow. `start`/`len` locate each slot's bytes (len 0: none).
+   */
+  private readonly arena: Buffer;
+  private readonly start: Float64Array;
+  private readonly len: Uint32Array;
+  private writePos = 0;
+  /** Oldest sequence number whose bytes may still be in the arena. */
+  private tailSeq = 0;
   private readonly usd: Float64Array;
   private readonly bits: Uint8Array;
   private readonly idHash: Int32Array;
@@ -49,12 +60,22 @@ export class ColdOutflows {
   private liveCount = 0;
   /** Outflows overwritten while still held (the ring was full). */
   dropped = 0;
-  /** Bytes of the messages held (what they keep alive is at least this). */
+  /** Bytes of the messages held in the arena. */
   heldBytes = 0;
 
-  constructor(readonly capacity: number) {
+  /**
+   * `capacity` outflows at most, and `arenaBytes` of message bytes at most (default 1 KiB per
+   * outflow; transfer.v1 messages are ~0.6 KB): the older outflows give way to the newer ones
+   * when either runs out.
+   */
+  constructor(
+    readonly capacity: number,
+    readonly arenaBytes = capacity * 1024,
+  ) {
     this.facts = new Array(capacity).fill(null);
-    this.bytes = new Array(capacity).fill(null);
+    this.arena = Buffer.allocUnsafe(arenaBytes);
+    this.start = new Float64Array(capacity);
+    this.len = new Uint32Array(capacity);
     this.usd = new Float64Array(capacity);
     this.bits = new Uint8Array(capacity);
     this.idHash = new Int32Array(capacity);
@@ -77,15 +98,55 @@ export class ColdOutflows {
   }
 
   private held(slot: number): boolean {
-    return this.facts[slot] !== null || this.bytes[slot] !== null;
+    return this.facts[slot] !== null || this.len[slot] !== 0;
   }
 
   private clear(slot: number): void {
-    const b = this.bytes[slot];
-    if (b) this.heldBytes -= b.length;
+    this.heldBytes -= this.len[slot] as number;
     this.facts[slot] = null;
-    this.bytes[slot] = null;
+    this.len[slot] = 0;
     this.liveCount--;
+  }
+
+  /** Gives up the outflow of `seq` if it is still held (the ring ran out of room). */
+  private dropSeq(seq: number): void {
+    if (!this.live(seq)) return;
+    const slot = seq % this.capacity;
+    if (!this.held(slot)) return;
+    this.dropped++;
+    this.clear(slot);
+  }
+
+  /**
+   * Room for `n` bytes at the arena's write position, wrapping to its start when the end is too
+   * close; the oldest outflows whose bytes are in the way are given up. Returns the position.
+   *
+   * Bytes are written in sequence order, so after the write position lie the oldest bytes still
+   * in the arena (from `tailSeq` on); slots without bytes (start −1) are passed over.
+   */
+  private reserve(n: number, seq: number): number {
+    // Bytes of outflows whose slots are being reused are no longer reachable.
+    if (this.tailSeq < seq - this.capacity + 1) this.tailSeq = seq - this.capacity + 1;
+    if (this.writePos + n > this.arenaBytes) {
+      // Wrap: what lies between here and the end is older than anything at the start.
+      for (; this.tailSeq < seq; this.tailSeq++) {
+        const at = this.start[this.tailSeq % this.capacity] as number;
+        if (at < 0) continue;
+        if (at < this.writePos) break;
+        this.dropSeq(this.tailSeq);
+      }
+      this.writePos = 0;
+    }
+    const end = this.writePos + n;
+    for (; this.tailSeq < seq; this.tailSeq++) {
+      const at = this.start[this.tailSeq % this.capacity] as number;
+      if (at < 0) continue;
+      if (at >= end || at < this.writePos) break;
+      this.dropSeq(this.tailSeq);
+    }
+    const at = this.writePos;
+    this.writePos = end;
+    return at;
   }
 
   /** Holds an outflow of (family, address). */
@@ -98,8 +159,12 @@ export class ColdOutflows {
       this.clear(slot);
     }
     const b = fact[transferBytes];
-    if (b) {
-      this.bytes[slot] = b;
+    if (b && b.length > 0 && b.length <= this.arenaBytes) {
+      const at = this.reserve(b.length, seq);
+      b.copy(this.arena, at);
+      this.start[slot] = at;
+      this.len[slot] = b.length;
+      this.facts[slot] = null;
       this.heldBytes += b.length;
       this.usd[slot] = fact.valueUsd ?? Number.NaN;
       this.bits[slot] =
@@ -107,7 +172,10 @@ export class ColdOutflows {
         (fact.receiverIsService ? RECEIVER_SERVICE : 0) |
         (fact.receiverListed ? RECEIVER_LISTED : 0);
       this.idHash[slot] = hash32(fact.transfer.id);
-    } else this.facts[slot] = fact;
+    } else {
+      this.facts[slot] = fact;
+      this.start[slot] = -1;
+    }
     this.seqOf[slot] = seq;
     const prev = head.get(address);
     if (prev === undefined) this.headCount++;
@@ -122,7 +190,9 @@ export class ColdOutflows {
   private factAt(slot: number, family: string, address: string): OutflowFact {
     const f = this.facts[slot];
     if (f) return f;
-    const t = TransferV1.parse(JSON.parse((this.bytes[slot] as Buffer).toString("utf8")));
+    const at = this.start[slot] as number;
+    const text = this.arena.toString("utf8", at, at + (this.len[slot] as number));
+    const t = TransferV1.parse(JSON.parse(text));
     const usd = this.usd[slot] as number;
     const bits = this.bits[slot] as number;
     return {
@@ -166,7 +236,7 @@ export class ColdOutflows {
       const f = this.facts[slot];
       const match = f
         ? f.transfer.id === transferId
-        : this.bytes[slot] !== null &&
+        : this.len[slot] !== 0 &&
           this.idHash[slot] === h &&
           this.factAt(slot, family, address).transfer.id === transferId;
       if (match) {

@@ -118,8 +118,8 @@ export interface ExposureEngineOptions {
 const BYTES_PER_ADDRESS = 350;
 const BYTES_PER_EXPOSURE = 900;
 const BYTES_PER_OUTFLOW = 1_200;
-/** A held outflow's slot and index entries, beside the message bytes it holds (counted apart). */
-const BYTES_PER_COLD_OUTFLOW = 120;
+/** A ring slot (typed arrays) and its address index entry, beside the bytes arena (counted apart). */
+const BYTES_PER_COLD_OUTFLOW = 130;
 
 /**
  * Stage 2: the per-address state of indirect exposure and structuring. It receives the records
@@ -180,7 +180,7 @@ export class ExposureEngine {
         this.state.size * BYTES_PER_ADDRESS +
         this.exposureCount * BYTES_PER_EXPOSURE +
         this.outflowCount * BYTES_PER_OUTFLOW +
-        (this.cold ? this.cold.heldBytes + this.cold.size * BYTES_PER_COLD_OUTFLOW : 0),
+        (this.cold ? this.cold.arenaBytes + this.cold.capacity * BYTES_PER_COLD_OUTFLOW : 0),
     };
   }
 
