@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeTransfer } from "./build.js";
 import { ColdOutflows } from "./cold-outflows.js";
+import { slim } from "./exposure.js";
 import { type OutflowFact, type OutflowWithBytes, transferBytes } from "./exposure-record.js";
 import { flagTransfer } from "./flags.js";
 
@@ -244,5 +245,13 @@ describe("ColdOutflows", () => {
       plain(added[5] as OutflowWithBytes),
       plain(added[4] as OutflowWithBytes),
     ]);
+  });
+
+  it("an outflow taken into an address's state keeps none of its message bytes", () => {
+    // slim() builds the held form field by field: a spread would copy the bytes' symbol too.
+    const o = withBytes("a", 1);
+    const held = slim(o);
+    expect(Object.getOwnPropertySymbols(held)).toEqual([]);
+    expect(held.json).toBe(JSON.stringify(o.transfer));
   });
 });

@@ -18,10 +18,21 @@ type SlimOutflow = Omit<OutflowFact, "transfer"> & {
   json: string;
 };
 
-function slim(o: OutflowFact): SlimOutflow {
+/**
+ * Field by field, not by spread: a spread would also copy the message bytes attached to an
+ * outflow (`transferBytes`, a view into a whole fetched response) and keep them alive.
+ */
+export function slim(o: OutflowFact): SlimOutflow {
   const t = o.transfer;
   return {
-    ...o,
+    type: o.type,
+    kind: o.kind,
+    family: o.family,
+    address: o.address,
+    valueUsd: o.valueUsd,
+    senderListed: o.senderListed,
+    receiverIsService: o.receiverIsService,
+    receiverListed: o.receiverListed,
     transfer: { id: t.id, timestamp: t.timestamp, to: t.to, amount: t.amount, status: t.status },
     json: JSON.stringify(t),
   };
