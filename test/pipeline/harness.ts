@@ -365,10 +365,11 @@ export class Pipeline {
         SUBSCRIPTION_POLL_MS: "500",
         WEBHOOK_TIMEOUT_MS: "5000",
         // The production schedule (5 s doubling, ~10 h over 20 attempts) compressed: 20 attempts
-        // must still outlast the receiver outage — 87 s with a 5 s cap for the default run's 20 s,
-        // 450 s with a 30 s cap for the soak's 300 s.
+        // must still outlast the receiver outage even when jitter halves every delay — at most
+        // 83 s (at least 41 s) with a 5 s cap for the default run's 20 s, at most 784 s (at least
+        // 392 s) with a 60 s cap for the soak's 300 s.
         WEBHOOK_BACKOFF_BASE_MS: "500",
-        WEBHOOK_BACKOFF_MAX_MS: String(outage(5_000, 30_000)),
+        WEBHOOK_BACKOFF_MAX_MS: String(outage(5_000, 60_000)),
         OPS_PORT: "0",
       },
       api: {
