@@ -4,7 +4,7 @@ import { Backfill, type BackfillProgress } from "@chainscreen/ingest";
 import { silentLogger } from "@chainscreen/logger";
 import type { TransferV1 } from "@chainscreen/schema";
 import { collectTopic, testBus, uniqueName } from "@chainscreen/testing";
-import { afterAll, expect, inject, it } from "vitest";
+import { afterAll, expect, inject, it, vi } from "vitest";
 import { interruptedBackfill } from "../lib/ingest.js";
 import { startAnvil } from "./anvil.js";
 import { oracleIds, sendEthTransfers } from "./chain.js";
@@ -51,6 +51,20 @@ it("backfills a range, resumes after an interruption, and reports progress", asy
     expect(ids.sort()).toEqual(oracle);
     // A finished job resumes at its end and does nothing.
     expect(await new Backfill({ source, bus, log, from, to, topics }).resumePoint()).toBe(to + 1);
+
+    // A range above the head is refused before anything is fetched or produced.
+    const head = await source.head();
+    const fetches = vi.spyOn(source, "blocks");
+    const above = { transfers: uniqueName("transfers"), progress: uniqueName("progress") };
+    await expect(
+      new Backfill({ source, bus, log, from: head - 2, to: head + 5, topics: above }).run(),
+    ).rejects.toThrow("above the safe head");
+    expect(fetches).not.toHaveBeenCalled();
+    const admin = bus.kafka.admin();
+    await admin.connect();
+    const existing = await admin.listTopics();
+    await admin.disconnect();
+    expect(existing).not.toContain(above.progress);
     await rpc.close();
   } finally {
     await node.stop();

@@ -118,10 +118,12 @@ export class Backfill {
     const metrics = this.opts.metrics ?? ingestMetrics();
     const batchSize = Math.max(1, this.opts.batchSize ?? 50);
     const concurrency = Math.max(1, this.opts.concurrency ?? 4);
-    // Start-up steps that do not depend on each other run at once: the transactional producer
-    // (transaction coordinator, fencing), the resume point (checkpoint read), the safe-head check
-    // and the first block fetches, which assume a new job (resume = from) and are dropped when
-    // the checkpoint says otherwise. Nothing is produced before all of them succeeded.
+    // A range above the safe head is refused before anything starts (one RPC call). Then the
+    // start-up steps that do not depend on each other run at once: the transactional producer
+    // (transaction coordinator, fencing), the resume point (checkpoint read) and the first block
+    // fetches, which assume a new job (resume = from) and are dropped when the checkpoint says
+    // otherwise. Nothing is produced before all of them succeeded.
+    await this.checkSafeHead();
     const fetchBatch = (s: number) => {
       const e = Math.min(this.opts.to, s + batchSize - 1);
       return source.blocks
@@ -135,13 +137,12 @@ export class Backfill {
       inflight.set(s, p);
     }
     const created = await this.ensureTopics();
-    const [producerR, resumeR, safeR] = await Promise.allSettled([
+    const [producerR, resumeR] = await Promise.allSettled([
       this.opts.bus.producer({
         transactionalId:
           this.opts.transactionalId ?? `backfill-${chain}-${this.opts.from}-${this.opts.to}`,
       }),
       this.readResumePoint(created),
-      this.checkSafeHead(),
     ]);
     if (producerR.status === "rejected") {
       await Promise.allSettled(inflight.values());
@@ -150,7 +151,6 @@ export class Backfill {
     const producer: Producer = producerR.value;
     try {
       if (resumeR.status === "rejected") throw resumeR.reason;
-      if (safeR.status === "rejected") throw safeR.reason;
       const resume = resumeR.value;
       const total = this.opts.to - this.opts.from + 1;
       const progress: BackfillProgress = {
