@@ -4,7 +4,13 @@ import { uniqueName } from "@chainscreen/testing";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ApiHarness, startHarness } from "./harness.js";
-import { buildFlags, CHAINS, COUNTERPARTIES, type SeededFlag } from "./seed.js";
+import {
+  type AddressPageExposure,
+  buildFlags,
+  CHAINS,
+  COUNTERPARTIES,
+  type SeededFlag,
+} from "./seed.js";
 
 // The address page and GET /v1/flows?address= read the address-ordered `flags_by_address`
 // (migration 102) and one combined read of `transfers_by_address`. Their answers are compared
@@ -167,16 +173,7 @@ async function before(addr: string, chain: string | null) {
 
 interface Page {
   flows: { id: string; status: string }[];
-  exposure: {
-    exposure: string;
-    minHops: number;
-    flows: number;
-    valueUsd: number;
-    sources: string[];
-    entities: string[];
-    firstSeen: string;
-    lastSeen: string;
-  }[];
+  exposure: AddressPageExposure[];
   counterparties: {
     address: string;
     asset: string;

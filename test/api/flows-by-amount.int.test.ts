@@ -20,7 +20,7 @@ import {
   queryFlowsByAmount,
 } from "../../services/api/src/flows-query.js";
 import { type ApiHarness, startHarness } from "./harness.js";
-import { buildFlags } from "./seed.js";
+import { type AddressPageExposure, buildFlags } from "./seed.js";
 
 // Two query paths that replaced a query, compared with it on the same store:
 // - GET /v1/flows sorted by amount over every flag reads `flags_by_amount` (migration 103) in two
@@ -218,16 +218,7 @@ describe("GET /v1/flows sorted by amount over every flag", () => {
 describe("address page exposure from the flows equals its query", () => {
   interface Page {
     flows: { id: string }[];
-    exposure: {
-      exposure: string;
-      minHops: number;
-      flows: number;
-      valueUsd: number;
-      sources: string[];
-      entities: string[];
-      firstSeen: string;
-      lastSeen: string;
-    }[];
+    exposure: AddressPageExposure[];
   }
   const page = async (chain: string, addr: string, flows: number): Promise<Page> => {
     const r = await h.call(`/v1/addresses/${chain}/${addr}?flows=${flows}`, h.keys.regulator);

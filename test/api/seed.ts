@@ -83,6 +83,18 @@ export const T0 = Date.UTC(2024, 0, 1);
 const HOUR = 3_600_000;
 
 /** What the tests need to know about each seeded flag. */
+/** One exposure summary of the address page (`GET /v1/addresses/{chain}/{address}`), as served. */
+export interface AddressPageExposure {
+  exposure: string;
+  minHops: number;
+  flows: number;
+  valueUsd: number;
+  sources: string[];
+  entities: string[];
+  firstSeen: string;
+  lastSeen: string;
+}
+
 export interface SeededFlag {
   flag: FlagV1;
   transfer: TransferV1;
