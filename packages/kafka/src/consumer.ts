@@ -43,6 +43,14 @@ export interface ConsumeOptions<T> {
   ) => void;
   /** Bytes fetched per partition per request (default 4 MB). */
   maxBytesPerPartition?: number;
+  /**
+   * The broker answers a fetch once this many bytes are ready or `maxWaitTimeInMs` passed
+   * (Kafka's fetch.min.bytes; default 1: answer as soon as anything is there). Larger values make
+   * larger batches when the consumer keeps up with a steady stream.
+   */
+  minBytes?: number;
+  /** Longest a fetch waits for `minBytes` (default 250 ms). */
+  maxWaitTimeInMs?: number;
   /** Partitions processed in parallel (default 1: ordering and back-pressure are simplest). */
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
@@ -129,7 +137,8 @@ export async function consume<T>(bus: KafkaBus, opts: ConsumeOptions<T>): Promis
     heartbeatInterval: 3_000,
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
-    maxWaitTimeInMs: 250,
+    minBytes: opts.minBytes ?? 1,
+    maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 250,
     readUncommitted: false,
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
   });

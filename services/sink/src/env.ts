@@ -33,6 +33,15 @@ export const env = parseEnv(
     SINK_MAX_BATCH_ROWS: envInt(50_000, 1),
     /** Bytes fetched per partition per poll: with the broker's 250 ms wait this sizes batches by size and time. */
     SINK_FETCH_BYTES_PER_PARTITION: envInt(8 * 1024 * 1024, 1024),
+    /**
+     * The broker holds a fetch until this many bytes are ready (or SINK_FETCH_MAX_WAIT_MS passed),
+     * so that while the sink keeps up with a steady stream each insert still carries thousands of
+     * rows. Each insert costs the engine a fixed ~30 ms beside its rows (measured on the embedded
+     * engine, transfers: 77 µs per row in inserts of 500 rows, 33 at 2,000, 13 at 20,000).
+     */
+    SINK_FETCH_MIN_BYTES: envInt(16 * 1024 * 1024, 1),
+    /** Longest the broker holds a fetch for SINK_FETCH_MIN_BYTES (ms): the storage delay added at low traffic. */
+    SINK_FETCH_MAX_WAIT_MS: envInt(2_000, 10),
     /** Upper bound of the retry backoff while the store is unreachable (ms). */
     SINK_MAX_RETRY_DELAY_MS: envInt(10_000, 100),
     /** ClickHouse HTTP endpoint: the embedded server or a real one. */

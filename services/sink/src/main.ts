@@ -72,6 +72,8 @@ async function startRoute<T>(
         fromBeginning: true,
         allowTombstones,
         maxBytesPerPartition: env.SINK_FETCH_BYTES_PER_PARTITION,
+        minBytes: env.SINK_FETCH_MIN_BYTES,
+        maxWaitTimeInMs: env.SINK_FETCH_MAX_WAIT_MS,
         partitionsConsumedConcurrently: env.SINK_PARTITIONS_IN_PARALLEL,
         maxRetryDelayMs: env.SINK_MAX_RETRY_DELAY_MS,
         // After a rebalance another instance may have stored more of a partition: re-read marks.
