@@ -30,7 +30,7 @@ import { Topics, TransferV1, watchlistKey } from "@chainscreen/schema";
 import { createStoreClient, migrate } from "@chainscreen/store";
 import { WebhookHeaders } from "@chainscreen/webhook-verify";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
-import { freePort, repoRoot, sleep } from "../infra/local/index.js";
+import { freePort, repoRoot, serviceNodeOptions, sleep } from "../infra/local/index.js";
 import { Supervisor } from "../infra/local/supervisor.js";
 import { benchInfra, benchTransfer, percentile, table } from "./lib.js";
 
@@ -224,6 +224,7 @@ try {
     KAFKA_BROKERS: infra.kafkaBrokers,
     LOG_LEVEL: "warn",
     KAFKAJS_NO_PARTITIONER_WARNING: "1",
+    NODE_OPTIONS: serviceNodeOptions(),
   };
   const chEnv = {
     CLICKHOUSE_URL: ch.url,

@@ -21,7 +21,13 @@ import { migrate } from "@chainscreen/store";
 import { verify, WebhookHeaders } from "@chainscreen/webhook-verify";
 import { createClient } from "@clickhouse/client";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
-import { canConnect, repoRoot, startLocalInfra, waitForPort } from "../infra/local/index.js";
+import {
+  canConnect,
+  repoRoot,
+  serviceNodeOptions,
+  startLocalInfra,
+  waitForPort,
+} from "../infra/local/index.js";
 import { Supervisor } from "../infra/local/supervisor.js";
 
 const env = process.env;
@@ -206,6 +212,7 @@ const common = {
   KAFKA_BROKERS: infra.kafkaBrokers,
   LOG_LEVEL: env.LOG_LEVEL ?? "info",
   KAFKAJS_NO_PARTITIONER_WARNING: "1",
+  NODE_OPTIONS: serviceNodeOptions(),
 };
 const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
 const service = (name: string, extra: Record<string, string>) =>

@@ -12,6 +12,17 @@ export const repoRoot = resolve(import.meta.dirname, "..", "..");
 /** Where the Kafka broker jars are kept once resolved. */
 export const kafkaLibDir = join(repoRoot, ".data", "kafka", "lib");
 
+/**
+ * Node options for the services' processes: a 32 MB young generation (Node 20's default is 16).
+ * Every message a service handles allocates short-lived objects (kafkajs encodes each record in
+ * buffers of its own); with the larger semi-space fewer of them survive a scavenge. Measured
+ * producing 300,000 transfers with kafkajs: 45 → 33–36 µs of CPU per message (bench/README.md).
+ */
+export function serviceNodeOptions(inherited = process.env.NODE_OPTIONS ?? ""): string {
+  if (inherited.includes("--max-semi-space-size")) return inherited;
+  return `${inherited} --max-semi-space-size=32`.trim();
+}
+
 /** Options for {@link startLocalInfra}. */
 export interface LocalInfraOptions {
   dataDir: string;

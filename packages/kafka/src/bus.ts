@@ -7,9 +7,9 @@ import {
   type KafkaConfig,
   type Producer as KProducer,
   logLevel,
-  Partitioners,
   type SASLOptions,
 } from "kafkajs";
+import { fastDefaultPartitioner } from "./partitioner.js";
 
 /** Connection settings; TLS and SASL make the same code run against a managed cluster. */
 export interface BusConfig {
@@ -239,7 +239,8 @@ export class KafkaBus {
         transactionalId: opts.transactionalId,
         // KIP-98: idempotence needs one in-flight request per connection in kafkajs.
         maxInFlightRequests: idempotent ? 1 : 5,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        // kafkajs' DefaultPartitioner, same key → partition, without its per-message allocations.
+        createPartitioner: fastDefaultPartitioner,
         allowAutoTopicCreation: false,
       });
       await kp.connect();
