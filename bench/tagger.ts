@@ -5,7 +5,7 @@
  * in-band outflows go through the exposure topic), with resident memory, beside a plain validated
  * consume of the same transfer topic in the same run (the bus ceiling).
  *
- *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000] [--route-only]
+ *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000] [--pool 100000] [--route-only]
  */
 import { performance } from "node:perf_hooks";
 import { consume, KafkaBus } from "@chainscreen/kafka";
@@ -27,7 +27,7 @@ const arg = (name: string, def: string) => {
 };
 const N = Number(arg("transfers", "500000"));
 const ENTRY_COUNTS = arg("entries", "1000000,10000000").split(",").map(Number);
-const POOL = 100_000; // active non-listed addresses
+const POOL = Number(arg("pool", "100000")); // active non-listed addresses
 const HELD = Number(arg("held-outflows", "500000")); // ExposureEngine bound on held outflows
 const LISTED_SENDERS = 1_000; // listed addresses that actually send (inside the big list)
 
