@@ -41,6 +41,8 @@ export interface AlerterOptions {
   /** Run the delivery workers in this process (default true). */
   deliver?: boolean;
   subscriptionPollMs?: number;
+  /** How often delivery attempts are written to webhook_deliveries (ms, default 200). */
+  deliveryLogFlushMs?: number;
   worker?: Omit<DeliveryWorkerOptions, "settings" | "ssrf">;
 }
 
@@ -82,7 +84,7 @@ export async function startAlerter(o: AlerterOptions): Promise<AlerterApp> {
     workers = new DeliveryWorkers(
       workerRedis,
       cache,
-      new DeliveryLog(o.store, log),
+      new DeliveryLog(o.store, log, o.deliveryLogFlushMs ?? 200),
       { ...o.worker, settings: o.settings, ssrf: o.ssrf },
       log,
     );

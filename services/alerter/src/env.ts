@@ -46,6 +46,12 @@ export function loadEnv(env: Record<string, string | undefined> = process.env) {
         .optional(),
       /** How often the subscription version is polled (ms); changes apply without restart. */
       SUBSCRIPTION_POLL_MS: envInt(2_000, 100),
+      /**
+       * How often delivery attempts are written to webhook_deliveries (ms): one insert per flush,
+       * and each insert writes a part, a fixed cost for ClickHouse whatever its size (bench/README.md,
+       * pipeline, session 5). The delivery itself never waits for it.
+       */
+      ALERTER_DELIVERY_LOG_FLUSH_MS: envInt(2_000, 10),
       /** Whole-request timeout of one webhook POST (ms). */
       WEBHOOK_TIMEOUT_MS: envInt(10_000, 100),
       /** Response bytes read at most (the body is never stored or logged). */

@@ -59,6 +59,7 @@ const app = await startAlerter({
   },
   ssrf: { allow: env.WEBHOOK_ALLOW_RANGES, allowHttp: env.WEBHOOK_ALLOW_HTTP },
   subscriptionPollMs: env.SUBSCRIPTION_POLL_MS,
+  deliveryLogFlushMs: env.ALERTER_DELIVERY_LOG_FLUSH_MS,
   deliver: env.ALERTER_ROLE !== "intake",
   worker: {
     timeoutMs: env.WEBHOOK_TIMEOUT_MS,
