@@ -259,6 +259,11 @@ if (demo || evmRpc) {
         ? { EVM_CHAIN_ID: env.EVM_CHAIN_ID }
         : {}),
     EVM_RPC_URLS: evmRpc || `http://127.0.0.1:${ports.anvil}`,
+    // The demo's anvil chain is new at every start, while the checkpoint topic persists in the
+    // data directory: the previous run's last blocks would look like a reorg deeper than the
+    // remembered window, and the follower would stop at every restart. Each demo chain gets its
+    // own checkpoint topic (a small compacted topic per start; the data directory is disposable).
+    ...(demo ? { INGEST_BLOCKS_TOPIC: `ingest.blocks.demo-${Date.now().toString(36)}` } : {}),
     EVM_CONFIRMATIONS: env.EVM_CONFIRMATIONS ?? (demo ? "1" : "12"),
     EVM_TRACES: env.EVM_TRACES ?? (demo ? "callTracer" : "off"),
     ...(env.EVM_START_BLOCK ? { EVM_START_BLOCK: env.EVM_START_BLOCK } : {}),
