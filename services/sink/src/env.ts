@@ -31,7 +31,7 @@ export const env = parseEnv(
     SINK_PARTITIONS_IN_PARALLEL: envInt(2, 1),
     /** Rows per insert at most (a fetched batch larger than this is split). */
     SINK_MAX_BATCH_ROWS: envInt(50_000, 1),
-    /** Bytes fetched per partition per poll: with the broker's 250 ms wait this sizes batches by size and time. */
+    /** Bytes fetched per partition per poll at most (with the two below: batches by size and time). */
     SINK_FETCH_BYTES_PER_PARTITION: envInt(8 * 1024 * 1024, 1024),
     /**
      * The broker holds a fetch until this many bytes are ready (or SINK_FETCH_MAX_WAIT_MS passed),
