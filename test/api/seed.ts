@@ -82,7 +82,6 @@ export const SEVERITIES = ["low", "medium", "high", "severe"] as const;
 export const T0 = Date.UTC(2024, 0, 1);
 const HOUR = 3_600_000;
 
-/** What the tests need to know about each seeded flag. */
 /** One exposure summary of the address page (`GET /v1/addresses/{chain}/{address}`), as served. */
 export interface AddressPageExposure {
   exposure: string;
@@ -95,6 +94,7 @@ export interface AddressPageExposure {
   lastSeen: string;
 }
 
+/** What the tests need to know about each seeded flag. */
 export interface SeededFlag {
   flag: FlagV1;
   transfer: TransferV1;
