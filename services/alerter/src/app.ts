@@ -84,7 +84,7 @@ export async function startAlerter(o: AlerterOptions): Promise<AlerterApp> {
     workers = new DeliveryWorkers(
       workerRedis,
       cache,
-      new DeliveryLog(o.store, log, o.deliveryLogFlushMs ?? 200),
+      new DeliveryLog(o.store, log, o.deliveryLogFlushMs),
       { ...o.worker, settings: o.settings, ssrf: o.ssrf },
       log,
     );
