@@ -13,8 +13,10 @@ export function murmur2(key: string | Buffer): number {
   let data: Buffer;
   let length: number;
   if (typeof key === "string") {
-    // Encoded into a reused buffer: no allocation per key.
-    if (Buffer.byteLength(key) > scratch.length) scratch = Buffer.alloc(Buffer.byteLength(key) * 2);
+    // Encoded into a reused buffer: no allocation per key. A UTF-16 code unit takes at most 3
+    // bytes in UTF-8, so a buffer of 3 × length always holds the key (one pass over it, no
+    // Buffer.byteLength first).
+    if (key.length * 3 > scratch.length) scratch = Buffer.alloc(key.length * 3);
     length = scratch.write(key, 0);
     data = scratch;
   } else {
