@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { serviceNodeOptions } from "../infra/local/index.js";
 
 const dir = import.meta.dirname;
 const names = readdirSync(dir)
@@ -17,5 +18,9 @@ if (!name || !names.includes(name)) {
   console.log(`usage: npm run bench -- <name>\navailable: ${names.join(", ")}`);
   process.exit(name ? 2 : 0);
 }
-const r = spawnSync("npx", ["tsx", join(dir, `${name}.ts`), ...args], { stdio: "inherit" });
+// Benchmarks (and the services some of them start) run with the services' Node options.
+const r = spawnSync("npx", ["tsx", join(dir, `${name}.ts`), ...args], {
+  stdio: "inherit",
+  env: { ...process.env, NODE_OPTIONS: serviceNodeOptions() },
+});
 process.exit(r.status ?? 1);
