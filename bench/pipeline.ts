@@ -481,17 +481,17 @@ try {
   // Where the throughput phase's CPU went: on a machine with few cores every process of the
   // pipeline shares them, so µs per transfer summed over processes bounds the end-to-end rate.
   console.log("\nCPU per process over the throughput phase (user + system, all threads)");
-  const cpuRows = Object.keys(cpuEnd).map((name) => {
-    const s = Math.max(0, (cpuEnd[name] ?? 0) - (cpuStart[name] ?? 0));
-    return { process: name, "CPU s": s.toFixed(1), "µs per transfer": ((s * 1e6) / N).toFixed(1) };
-  });
-  const cpuTotal = cpuRows.reduce((a, r) => a + Number(r["CPU s"]), 0);
-  cpuRows.push({
-    process: "total",
-    "CPU s": cpuTotal.toFixed(1),
-    "µs per transfer": ((cpuTotal * 1e6) / N).toFixed(1),
-  });
-  table(cpuRows);
+  const cpuUsed = Object.keys(cpuEnd).map(
+    (name) => [name, Math.max(0, (cpuEnd[name] ?? 0) - (cpuStart[name] ?? 0))] as const,
+  );
+  const cpuTotal = cpuUsed.reduce((a, [, s]) => a + s, 0);
+  table(
+    [...cpuUsed, ["total", cpuTotal] as const].map(([process, s]) => ({
+      process,
+      "CPU s": s.toFixed(1),
+      "µs per transfer": ((s * 1e6) / N).toFixed(1),
+    })),
+  );
   console.log(`(${(cpuTotal / e2eS).toFixed(2)} cores busy on average over ${e2eS.toFixed(1)} s)`);
   console.log("\nresident memory per process (MB): idle after list load / peak over the run");
   table(
