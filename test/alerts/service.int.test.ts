@@ -106,16 +106,18 @@ describe("services/alerter as a process", () => {
       url: "http://127.0.0.1:9/unused",
     });
     await updateSubscription({ store }, "bank-svc", subscription.id, { url: r.url });
-    const updatedAt = Date.now();
-    // A reload logged after the update carries the new URL.
+    // A reload that read the store after the update carries the new URL. The store's version
+    // marker, read now, reflects the update (a merge may change it later, which the alerter
+    // reloads too), so wait until the alerter has logged the version the store has now. A
+    // timestamp comparison raced here: the poll can load the update before the test's clock read.
     await waitFor(
-      () =>
-        svc.lines.some(
+      async () => {
+        const current = await store.subscriptionsVersion();
+        return svc.lines.some(
           (l) =>
-            l.msg === "subscriptions reloaded" &&
-            l.subscriptions === 1 &&
-            Date.parse(String(l.time)) > updatedAt,
-        ),
+            l.msg === "subscriptions reloaded" && l.subscriptions === 1 && l.version === current,
+        );
+      },
       { timeoutMs: 30_000 },
     );
 
@@ -128,9 +130,16 @@ describe("services/alerter as a process", () => {
     expect(
       verify(req?.body ?? "", req?.headers[WebhookHeaders.signature] as string, secret).ok,
     ).toBe(true);
-    await waitFor(async () => (await store.listDeliveries({ tenantId: "bank-svc" })).length === 1, {
-      timeoutMs: 30_000,
-    });
+    // The attempt log is flushed in batches; once the delivered row is stored, it is the only one
+    // (the flag went to the updated URL on its first attempt).
+    const deliveries = await waitFor(
+      async () => {
+        const rows = await store.listDeliveries({ tenantId: "bank-svc" });
+        return rows.some((d) => d.status === "delivered") ? rows : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(deliveries.map((d) => [d.attempt, d.status, d.url])).toEqual([[1, "delivered", r.url]]);
     const alerts = await store.findAlerts({
       tenantId: "bank-svc",
       from: 0,
