@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrate } from "@chainscreen/store";
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { inject } from "vitest";
 import { freePort, waitForPort } from "../../infra/local/proc.js";
 
@@ -150,6 +150,7 @@ export async function startApiStack(name: string): Promise<ApiStack> {
     password: writerPw,
     database,
     request_timeout: 600_000,
+    log: { level: ClickHouseLogLevel.OFF },
   });
   const analyst = createClient({
     url,
@@ -157,6 +158,7 @@ export async function startApiStack(name: string): Promise<ApiStack> {
     password: analystPw,
     database,
     request_timeout: 600_000,
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return {
     url,
