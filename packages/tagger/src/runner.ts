@@ -10,7 +10,7 @@ import {
   type TopicSpec,
 } from "@chainscreen/kafka";
 import type { Logger } from "@chainscreen/logger";
-import { type FlagV1, Topics, TransferV1, WatchlistEntryV1 } from "@chainscreen/schema";
+import { FastTransferV1, type FlagV1, Topics, WatchlistEntryV1 } from "@chainscreen/schema";
 import type { ZodType } from "zod";
 import { Cooldown } from "./cooldown.js";
 import { activeAt, type ListEntry, type MutableEntryIndex } from "./entries.js";
@@ -332,7 +332,10 @@ export class TaggerRunner {
     const c = await consume(bus, {
       groupId: this.o.groupId,
       topics: [topics.transfers],
-      schema: TransferV1,
+      // zod's verdict and output, with the common case checked without zod's per-message copies
+      // (measured: ~1.5 µs less per transfer; the tagger bench went from 67–69 % to 71–72 % of
+      // the bus ceiling with indirect exposure on).
+      schema: FastTransferV1,
       // Partitions are screened concurrently (order kept within each); the engine joins outflows
       // and facts in either order, so interleaving does not change the flags.
       partitionsConsumedConcurrently: 4,
