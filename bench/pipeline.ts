@@ -8,8 +8,11 @@
  * generated at the bus. Ingest has its own benchmark (`npm run bench -- evm`).
  *
  * Phases, all in one run:
- *   1. bus ceiling: validated consume of the same transfer topic by a fresh group (bench/kafka.ts
- *      logic), measured after the pipeline drained, so it reads exactly the bytes the pipeline read;
+ *   1. bus ceiling (bench/kafka.ts logic), measured after the pipeline drained: validated consume
+ *      of the same transfer topic by a fresh group, so it reads exactly the bytes the pipeline
+ *      read; producing alone (up to 1M of the same transfers, to a topic no service reads); and
+ *      the round trip N / (produce s + consume s), the figure end to end is compared with (every
+ *      transfer is produced once and consumed); the ratio to consume alone is printed too;
  *   2. throughput: N transfers produced as fast as the producer goes; end-to-end = N / (first
  *      produce → last transfer row stored and all flags stored);
  *   3. latency: paced listed-sender transfers on top of light traffic; block-to-alert = webhook
@@ -59,6 +62,48 @@ function transfer(i: number, ts: number, listed = i % 1_000 === 7) {
     from: listed ? listedAddr((i * 7919) % LISTED_SENDERS) : poolAddr((i * 2654435761) % POOL),
     to: poolAddr((i * 40503 + 17) % POOL),
   });
+}
+
+const PARTITIONS = 8;
+
+/**
+ * Produces `n` generated transfers to `topic` as fast as the producer goes (4 sends in flight,
+ * 100k messages each), with a progress line every 500k. Used by the throughput phase and by the
+ * produce-alone measurement of the bus ceiling, so both produce the same way.
+ */
+async function produceTransfers(
+  producer: Awaited<ReturnType<KafkaBus["producer"]>>,
+  topic: string,
+  n: number,
+  make: (i: number) => ReturnType<typeof transfer>,
+): Promise<void> {
+  const t0 = performance.now();
+  const lanes = 4;
+  const chunk = 100_000;
+  let next = 0;
+  let produced = 0;
+  let lastReport = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (;;) {
+        const s = next;
+        next += chunk;
+        if (s >= n) return;
+        const msgs = [];
+        for (let i = s; i < Math.min(n, s + chunk); i++) {
+          const e = make(i);
+          msgs.push({ key: e.id, value: JSON.stringify(e) });
+        }
+        await producer.send(topic, msgs);
+        produced += msgs.length;
+        if (produced - lastReport >= 500_000 || produced === n) {
+          lastReport = produced;
+          const s = (performance.now() - t0) / 1000;
+          say(`produced ${produced.toLocaleString()} (${Math.round(produced / s)} tx/s)`);
+        }
+      }
+    }),
+  );
 }
 
 function rssOf(pid: number | undefined): number {
@@ -160,7 +205,9 @@ try {
   };
   await migrate(store);
   const client = createStoreClient(store);
-  await bus.ensureTopics(standardTopics(prefix, 8).filter((x) => x.topic !== t(Topics.exposure)));
+  await bus.ensureTopics(
+    standardTopics(prefix, PARTITIONS).filter((x) => x.topic !== t(Topics.exposure)),
+  );
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
   const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   // Only severe (direct sanctioned) flags become webhooks: ~1 per 1,000 transfers.
@@ -316,33 +363,8 @@ try {
   const t0 = performance.now();
   const base = Date.now();
   const t0Wall = base;
-  const lanes = 4;
-  const chunk = 100_000;
-  let next = 0;
-  let produced = 0;
-  let lastReport = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      for (;;) {
-        const s = next;
-        next += chunk;
-        if (s >= N) return;
-        const msgs = [];
-        for (let i = s; i < Math.min(N, s + chunk); i++) {
-          // Timestamps 1 ms apart ending now: in the past, in order, inside the exposure window.
-          const e = transfer(i, base - N + i);
-          msgs.push({ key: e.id, value: JSON.stringify(e) });
-        }
-        await producer.send(t(Topics.transfers), msgs);
-        produced += msgs.length;
-        if (produced - lastReport >= 500_000 || produced === N) {
-          lastReport = produced;
-          const s = (performance.now() - t0) / 1000;
-          say(`produced ${produced.toLocaleString()} (${Math.round(produced / s)} tx/s)`);
-        }
-      }
-    }),
-  );
+  // Timestamps 1 ms apart ending now: in the past, in order, inside the exposure window.
+  await produceTransfers(producer, t(Topics.transfers), N, (i) => transfer(i, base - N + i));
   const produceS = (performance.now() - t0) / 1000;
   say(`produced in ${produceS.toFixed(1)} s; waiting for the store`);
   let lastLog = 0;
@@ -444,6 +466,25 @@ try {
   });
   const ceiling = total / ((performance.now() - tc) / 1000);
 
+  // The other half of the bus ceiling: producing alone, the same way and the same transfers as
+  // the throughput phase, to a topic no service reads. The foundation bench's round trip is
+  // N / (produce s + consume s): the rate at which the bus takes a message in and gives it out,
+  // which is what an end-to-end pipeline does with every transfer.
+  const ceilingN = Math.min(N, 1_000_000);
+  say(`bus ceiling: producing ${ceilingN.toLocaleString()} transfers alone`);
+  const produceTopic = `${prefix}.bench.produce-ceiling`;
+  await bus.ensureTopics([{ topic: produceTopic, partitions: PARTITIONS }]);
+  const soloProducer = await bus.producer({ chunkSize: 5_000 });
+  const tp = performance.now();
+  const soloBase = Date.now();
+  await produceTransfers(soloProducer, produceTopic, ceilingN, (i) =>
+    transfer(i, soloBase - ceilingN + i),
+  );
+  const produceAlone = ceilingN / ((performance.now() - tp) / 1000);
+  await soloProducer.disconnect();
+  await bus.deleteTopics([produceTopic]).catch(() => {});
+  const roundTrip = 1 / (1 / produceAlone + 1 / ceiling);
+
   const lat = [...deliveries].sort((a, b) => a - b);
   const e2e = N / e2eS;
   console.log(
@@ -453,11 +494,21 @@ try {
     {
       "produce tx/s": Math.round(N / produceS),
       "end-to-end tx/s": Math.round(e2e),
-      "bus ceiling msg/s": Math.round(ceiling),
-      ratio: `${((100 * e2e) / ceiling).toFixed(0)}%`,
       "ClickHouse rows/s": Math.round(chRowsS),
       "flags stored": flags,
       "end-to-end s": e2eS.toFixed(1),
+    },
+  ]);
+  console.log(
+    "\nbus ceiling, same run (the foundation bench's figures: each alone, nothing else moving)",
+  );
+  table([
+    {
+      "produce msg/s": Math.round(produceAlone),
+      "consume msg/s (validated)": Math.round(ceiling),
+      "round trip msg/s": Math.round(roundTrip),
+      "end-to-end / round trip": `${((100 * e2e) / roundTrip).toFixed(0)}%`,
+      "end-to-end / consume": `${((100 * e2e) / ceiling).toFixed(0)}%`,
     },
   ]);
   console.log("\nblock-to-alert latency (webhook arrival − transfer timestamp), paced phase");
