@@ -129,42 +129,24 @@ describe("ColdOutflows", () => {
   });
 
   it("agrees with a plain list model over adds, takes, removals and overwrites", () => {
-    const op = fc.oneof(
-      fc.record({ add: fc.constantFrom("a", "b", "c"), bytes: fc.boolean(), bits: fc.nat(7) }),
-      fc.record({ take: fc.constantFrom("a", "b", "c") }),
-      fc.record({ remove: fc.constantFrom("a", "b", "c"), back: fc.nat(6) }),
-    );
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (ops, cap) => {
-        const c = new ColdOutflows(cap);
-        // The model: every outflow added, in order, with whether it is still held.
-        const model: { address: string; f: OutflowFact; held: boolean }[] = [];
-        let n = 0;
-        for (const o of ops) {
-          if ("add" in o) {
-            const f = o.bytes
-              ? withBytes(o.add, n++, { bits: o.bits, usd: o.bits === 3 ? null : o.bits })
-              : ({ ...plain(withBytes(o.add, n++)), valueUsd: null } as OutflowFact);
-            c.add("evm", o.add, f);
-            model.push({ address: o.add, f: plain(f), held: true });
-            // The ring keeps the last `cap` outflows added.
-            if (model.length > cap)
-              (model[model.length - cap - 1] as { held: boolean }).held = false;
-          } else if ("take" in o) {
-            const want = model.filter((m) => m.held && m.address === o.take).reverse();
-            for (const m of want) m.held = false;
-            expect(c.take("evm", o.take)).toEqual(want.map((m) => m.f));
-          } else {
-            const mine = model.filter((m) => m.address === o.remove);
-            const target = mine[mine.length - 1 - o.back];
-            if (!target) continue;
-            expect(c.remove("evm", o.remove, target.f.transfer.id)).toBe(target.held);
-            target.held = false;
-          }
-          expect(c.size).toBe(model.filter((m) => m.held).length);
-        }
-      }),
-    );
+    agreesWithModel(false);
+  });
+
+  it("keeps addresses apart when their hashes collide (every address given the same hash)", () => {
+    agreesWithModel(true);
+  });
+
+  it("finds every address again after its index grew and was swept", () => {
+    const c = new ColdOutflows(5_000);
+    for (let i = 0; i < 20_000; i++) c.add("evm", `k${i % 7_000}`, fact("x", String(i)));
+    // The last 5,000 outflows (15,000–19,999) are held: k1000…k5999 have one each; the last
+    // outflows of k6000…k6999 (13,000–13,999) were overwritten.
+    expect(c.size).toBe(5_000);
+    expect(ids(c.take("evm", "k1000"))).toEqual(["15000"]);
+    expect(ids(c.take("evm", "k5999"))).toEqual(["19999"]);
+    expect(c.take("evm", "k6500")).toEqual([]);
+    expect(c.take("evm", "k1000")).toEqual([]);
+    expect(c.size).toBe(4_998);
   });
 
   it("gives up the oldest outflows when the bytes arena is full, newest kept, exact contents", () => {
@@ -255,3 +237,50 @@ describe("ColdOutflows", () => {
     expect(held.json).toBe(JSON.stringify(o.transfer));
   });
 });
+
+/** Random adds, takes and removals against a plain list model of what should be held. */
+function agreesWithModel(collide: boolean): void {
+  const op = fc.oneof(
+    fc.record({ add: fc.constantFrom("a", "b", "c"), bytes: fc.boolean(), bits: fc.nat(7) }),
+    fc.record({ take: fc.constantFrom("a", "b", "c") }),
+    fc.record({ remove: fc.constantFrom("a", "b", "c"), back: fc.nat(6) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (ops, cap) => {
+      const c = new ColdOutflows(cap);
+      if (collide) {
+        const heads = (c as unknown as { heads: { hash: () => void; h1: number; h2: number } })
+          .heads;
+        heads.hash = () => {
+          heads.h1 = 7;
+          heads.h2 = 7;
+        };
+      }
+      // The model: every outflow added, in order, with whether it is still held.
+      const model: { address: string; f: OutflowFact; held: boolean }[] = [];
+      let n = 0;
+      for (const o of ops) {
+        if ("add" in o) {
+          const f = o.bytes
+            ? withBytes(o.add, n++, { bits: o.bits, usd: o.bits === 3 ? null : o.bits })
+            : ({ ...plain(withBytes(o.add, n++)), valueUsd: null } as OutflowFact);
+          c.add("evm", o.add, f);
+          model.push({ address: o.add, f: plain(f), held: true });
+          // The ring keeps the last `cap` outflows added.
+          if (model.length > cap) (model[model.length - cap - 1] as { held: boolean }).held = false;
+        } else if ("take" in o) {
+          const want = model.filter((m) => m.held && m.address === o.take).reverse();
+          for (const m of want) m.held = false;
+          expect(c.take("evm", o.take)).toEqual(want.map((m) => m.f));
+        } else {
+          const mine = model.filter((m) => m.address === o.remove);
+          const target = mine[mine.length - 1 - o.back];
+          if (!target) continue;
+          expect(c.remove("evm", o.remove, target.f.transfer.id)).toBe(target.held);
+          target.held = false;
+        }
+        expect(c.size).toBe(model.filter((m) => m.held).length);
+      }
+    }),
+  );
+}
