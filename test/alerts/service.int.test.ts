@@ -108,8 +108,9 @@ describe("services/alerter as a process", () => {
     await updateSubscription({ store }, "bank-svc", subscription.id, { url: r.url });
     // A reload that read the store after the update carries the new URL. The store's version
     // marker, read now, reflects the update (a merge may change it later, which the alerter
-    // reloads too), so wait until the alerter has logged the version the store has now. A
-    // timestamp comparison raced here: the poll can load the update before the test's clock read.
+    // reloads too), so wait until the alerter has logged the version the store has now. (A
+    // timestamp check raced: a reload that read the store before the update and logged after
+    // the test's clock read passed it with the old URL loaded.)
     await waitFor(
       async () => {
         const current = await store.subscriptionsVersion();
