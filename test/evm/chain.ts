@@ -81,7 +81,11 @@ export async function oracleIds(
   return ids.sort();
 }
 
-/** Sends `n` plain ETH transfers between anvil's default accounts (automine: one block each). */
+/**
+ * Sends `n` plain ETH transfers between anvil's default accounts (automine: one block each) and
+ * returns once the last one is mined: anvil may answer eth_sendTransaction before the block that
+ * holds it is visible (a test read the head one block short right after sending).
+ */
 export async function sendEthTransfers(anvil: Anvil, n: number, from = 0): Promise<string[]> {
   const accounts = await anvil.rpc<string[]>("eth_accounts");
   const hashes: string[] = [];
@@ -93,6 +97,14 @@ export async function sendEthTransfers(anvil: Anvil, n: number, from = 0): Promi
         { from: a, to: b, value: `0x${(1000 + i).toString(16)}` },
       ]),
     );
+  }
+  const last = hashes.at(-1);
+  if (last) {
+    const deadline = Date.now() + 30_000;
+    while (!(await anvil.rpc<unknown>("eth_getTransactionReceipt", [last]))) {
+      if (Date.now() > deadline) throw new Error(`transaction ${last} not mined within 30 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
   return hashes;
 }
