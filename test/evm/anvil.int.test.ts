@@ -220,7 +220,7 @@ describe("EVM ingestion on a live anvil chain", () => {
         data: forwarder.interface.encodeFunctionData("forward", [tokenAddress]),
       },
     ]);
-    const failedReceipt = await provider.getTransactionReceipt(failedHash);
+    const failedReceipt = await provider.waitForTransaction(failedHash, 1, 30_000);
     expect(failedReceipt?.status).toBe(0);
 
     // Impersonated sender: ETH, token and a forwarded internal transfer.
