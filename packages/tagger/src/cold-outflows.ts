@@ -171,8 +171,9 @@ class AddressHeads {
  * case an exposure fact for their sender arrives late (out of order), so they live in one
  * bounded ring, newest overwriting oldest, instead of per-address state: adding one is a slot
  * write and one update of a typed-array index ({@link AddressHeads}), with no per-address
- * objects and no LRU bookkeeping. The outflows of one address are chained newest → oldest through sequence numbers; a
- * link whose slot was overwritten (its sequence number changed) ends the chain.
+ * objects and no LRU bookkeeping. The outflows of one address are chained newest → oldest
+ * through sequence numbers; a link whose slot was overwritten (its sequence number changed) ends
+ * the chain.
  *
  * An outflow that arrives with its transfer.v1 message bytes ({@link transferBytes}) is held as
  * a copy of those bytes in one arena (itself a ring) plus its numbers and flags in typed arrays:
@@ -343,26 +344,22 @@ export class ColdOutflows {
 
   /**
    * Whether the outflow in a held slot is one of (family, address)'s: addresses whose hashes
-   * collide share a chain, so every outflow found through the index is checked.
+   * collide share a chain, so every outflow found through the index is checked. `t` is the
+   * slot's decoded transfer, null when the slot holds an object.
    */
   private heldFor(slot: number, family: string, address: string, t: TransferV1 | null): boolean {
-    if (this.facts[slot]) return this.factAddress[slot] === address;
-    const tr = t ?? this.transferAt(slot);
-    if (familyOf(tr.chain) !== family) return false;
-    for (const a of senders(tr)) if (lookupAddress(family, a) === address) return true;
+    const f = this.facts[slot];
+    if (f) return f.family === family && this.factAddress[slot] === address;
+    if (!t || familyOf(t.chain) !== family) return false;
+    for (const a of senders(t)) if (lookupAddress(family, a) === address) return true;
     return false;
   }
 
-  /** The outflow in a held slot (its transfer decoded already when given). */
-  private factAt(
-    slot: number,
-    family: string,
-    address: string,
-    decoded: TransferV1 | null = null,
-  ): OutflowFact {
+  /** The outflow in a held slot; `t` is its decoded transfer, null when it holds an object. */
+  private factAt(slot: number, family: string, address: string, t: TransferV1 | null): OutflowFact {
     const f = this.facts[slot];
     if (f) return f;
-    const t = decoded ?? this.transferAt(slot);
+    if (!t) throw new Error(`held outflow ${slot} has neither an object nor decoded bytes`);
     const usd = this.usd[slot] as number;
     const bits = this.bits[slot] as number;
     return {
@@ -402,7 +399,7 @@ export class ColdOutflows {
       seq = this.prevOf[slot] as number;
     }
     if (others) {
-      // Chain them again (newest first) under the shared hash.
+      // Chain them again (newest first) under the shared hash (still the one hashed above).
       for (let i = 0; i < others.length; i++)
         this.prevOf[(others[i] as number) % this.capacity] = others[i + 1] ?? -1;
       this.heads.set(others[0] as number);
