@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { blockScopedId } from "@chainscreen/ingest";
+import { waitFor } from "@chainscreen/testing";
 import { ethers } from "ethers";
 import type { Anvil } from "./anvil.js";
 
@@ -99,12 +100,11 @@ export async function sendEthTransfers(anvil: Anvil, n: number, from = 0): Promi
     );
   }
   const last = hashes.at(-1);
-  if (last) {
-    const deadline = Date.now() + 30_000;
-    while (!(await anvil.rpc<unknown>("eth_getTransactionReceipt", [last]))) {
-      if (Date.now() > deadline) throw new Error(`transaction ${last} not mined within 30 s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  if (last)
+    await waitFor(() => anvil.rpc<unknown>("eth_getTransactionReceipt", [last]), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      message: `transaction ${last} not mined`,
+    });
   return hashes;
 }
