@@ -98,8 +98,8 @@ async function produceTransfers(
         produced += msgs.length;
         if (produced - lastReport >= 500_000 || produced === n) {
           lastReport = produced;
-          const s = (performance.now() - t0) / 1000;
-          say(`produced ${produced.toLocaleString()} (${Math.round(produced / s)} tx/s)`);
+          const secs = (performance.now() - t0) / 1000;
+          say(`produced ${produced.toLocaleString()} (${Math.round(produced / secs)} tx/s)`);
         }
       }
     }),
