@@ -6,10 +6,10 @@
  *   npm run bench -- kafka [--messages 1000000]
  */
 import { performance } from "node:perf_hooks";
-import { consume, KafkaBus } from "@chainscreen/kafka";
+import { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import { TransferV1 } from "@chainscreen/schema";
-import { benchInfra, benchTransfer, rssMb, table } from "./lib.js";
+import { benchInfra, benchTransfer, rssMb, table, timedConsume } from "./lib.js";
 
 const argN = process.argv.indexOf("--messages");
 const N = argN > 0 ? Number(process.argv[argN + 1]) : 1_000_000;
@@ -51,23 +51,12 @@ async function runVariant(brokers: string, v: Variant) {
   await producer.disconnect();
 
   // Consume with validation (the real consumer path) from the beginning.
-  let seen = 0;
-  const t1 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    consume(bus, {
-      groupId: `bench-${v.name}-${Date.now()}`,
-      topics: [topic],
-      schema: v.validate ? TransferV1 : (TransferV1.passthrough() as never),
-      fromBeginning: true,
-      partitionsConsumedConcurrently: v.partitions,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      handleBatch: async (msgs) => {
-        seen += msgs.length;
-        if (seen >= N) resolve();
-      },
-    }).catch(reject);
+  const consumeS = await timedConsume(bus, {
+    topic,
+    schema: v.validate ? TransferV1 : (TransferV1.passthrough() as never),
+    expected: N,
+    partitions: v.partitions,
   });
-  const consumeS = (performance.now() - t1) / 1000;
   await bus.deleteTopics([topic]).catch(() => {});
   await bus.close();
   const mb = bytes / 1024 / 1024;

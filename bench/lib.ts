@@ -1,6 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { transferId } from "@chainscreen/schema";
+import { performance } from "node:perf_hooks";
+import { consume, type KafkaBus } from "@chainscreen/kafka";
+import { type MessageValidator, transferId } from "@chainscreen/schema";
 import { type LocalInfra, repoRoot, startLocalInfra } from "../infra/local/index.js";
 
 /** Starts Kafka and Redis for a benchmark (or reuses CHAINSCREEN_BENCH_* ones). */
@@ -19,6 +21,40 @@ export async function benchInfra(name: string): Promise<LocalInfra & { cleanup()
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The bus ceiling's consume half: reads `expected` messages of `topic` from the start with the
+ * project's consume() (parse + `schema` validation, nothing else done with them), in a new group.
+ * Seconds from the start of consume() (group join included) to the batch that reached
+ * `expected`; the consumer is stopped afterwards.
+ */
+export async function timedConsume(
+  bus: KafkaBus,
+  o: { topic: string; schema: MessageValidator<unknown>; expected: number; partitions: number },
+): Promise<number> {
+  let seen = 0;
+  let reached: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    reached = r;
+  });
+  const t0 = performance.now();
+  const c = await consume(bus, {
+    groupId: `bench-consume-${o.topic}-${Date.now()}`,
+    topics: [o.topic],
+    schema: o.schema,
+    fromBeginning: true,
+    partitionsConsumedConcurrently: o.partitions,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    handleBatch: async (msgs) => {
+      seen += msgs.length;
+      if (seen >= o.expected) reached();
+    },
+  });
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  await c.stop();
+  return s;
 }
 
 /** Percentile of a sorted array. */

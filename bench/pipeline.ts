@@ -27,7 +27,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
-import { consume, KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
+import { KafkaBus, standardTopics, topicName } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import { Topics, TransferV1, watchlistKey } from "@chainscreen/schema";
 import { createStoreClient, migrate } from "@chainscreen/store";
@@ -35,7 +35,7 @@ import { WebhookHeaders } from "@chainscreen/webhook-verify";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot, serviceNodeOptions, sleep } from "../infra/local/index.js";
 import { Supervisor } from "../infra/local/supervisor.js";
-import { benchInfra, benchTransfer, percentile, table } from "./lib.js";
+import { benchInfra, benchTransfer, percentile, table, timedConsume } from "./lib.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -447,24 +447,15 @@ try {
 
   // Phase 1 (measured last, on the same topic): the bus ceiling for a validated consumer.
   say("bus ceiling: validated consume of the same topic");
-  let seen = 0;
   const total = await bus.messageCount(t(Topics.transfers));
-  const tc = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    consume(bus, {
-      groupId: `${prefix}.ceiling`,
-      topics: [t(Topics.transfers)],
+  const ceiling =
+    total /
+    (await timedConsume(bus, {
+      topic: t(Topics.transfers),
       schema: TransferV1,
-      fromBeginning: true,
-      partitionsConsumedConcurrently: 8,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      handleBatch: async (msgs) => {
-        seen += msgs.length;
-        if (seen >= total) resolve();
-      },
-    }).catch(reject);
-  });
-  const ceiling = total / ((performance.now() - tc) / 1000);
+      expected: total,
+      partitions: 8,
+    }));
 
   // The other half of the bus ceiling: producing alone, the same way and the same transfers as
   // the throughput phase, to a topic no service reads. The foundation bench's round trip is
