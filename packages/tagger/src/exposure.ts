@@ -168,9 +168,14 @@ export class ExposureEngine {
   /** Applies one record of partition `partition`; returns what to publish. */
   apply(rec: ExposureRecord, partition: number): EngineOutput {
     const out: EngineOutput = { flags: [], records: [] };
+    this.applyTo(rec, partition, out);
+    return out;
+  }
+
+  /** {@link apply}, appending what to publish to `out` (no allocation for a record with none). */
+  applyTo(rec: ExposureRecord, partition: number, out: EngineOutput): void {
     if (rec.kind === "exposure") this.onExposure(rec, partition, out);
     else this.onOutflow(rec, partition, out);
-    return out;
   }
 
   /** Forgets every address of a partition (it moved to another instance). */

@@ -310,14 +310,18 @@ export class TaggerRunner {
    * left, bounded by maxHops), collecting flags and every record to publish in `out`.
    */
   private applyLocal(rec: ExposureRecord, out: EngineOutput): void {
-    const queue: ExposureRecord[] = [rec];
-    for (let r = queue.pop(); r; r = queue.pop()) {
-      const o = this.engine.apply(r, LOCAL);
-      for (const f of o.flags) out.flags.push(f);
-      for (const x of o.records) {
-        out.records.push(x);
-        queue.push(x.value);
-      }
+    let from = out.records.length;
+    this.engine.applyTo(rec, LOCAL, out);
+    if (out.records.length === from) return; // almost always: nothing propagated, no allocation
+    // Depth first: the records each application appended are applied in turn, last first.
+    const queue: ExposureRecord[] = [];
+    for (;;) {
+      for (let i = from; i < out.records.length; i++)
+        queue.push((out.records[i] as RoutedRecord).value);
+      const r = queue.pop();
+      if (!r) return;
+      from = out.records.length;
+      this.engine.applyTo(r, LOCAL, out);
     }
   }
 

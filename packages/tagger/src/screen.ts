@@ -59,6 +59,14 @@ export function addressStatus(
 const NONE: AddressStatus = { risk: [], service: false };
 
 /**
+ * The risk entries of a status as flag entries at time `t`. (A module function, not a closure in
+ * screenTransfer: a closure would be created for every transfer screened.)
+ */
+function entriesOf(s: AddressStatus, t: number): FlagEntry[] {
+  return s.risk.map((e) => toFlagEntry(e, t));
+}
+
+/**
  * The exchange's own wallet named by an exchange report (`exchange.exchangeAddress` of an
  * exchange_deposit / exchange_withdrawal), in lookup form, or null. It is a service for the
  * report's own transfer even before its service tag (published to watchlist.v1 from the same
@@ -114,7 +122,6 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
   const fromStatus: AddressStatus[] = [];
   for (const a of from)
     fromStatus.push(asService(addressStatus(ctx.index, cfg, family, a, ts), a, reported));
-  const entriesOf = (s: AddressStatus): FlagEntry[] => s.risk.map((e) => toFlagEntry(e, ts));
 
   // Plain loops, not forEach closures: this runs for every transfer.
   if (cfg.direct.enabled) {
@@ -123,7 +130,7 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
       const st = fromStatus[i] ?? NONE;
       if (st.risk.length === 0) continue;
       if (ctx.suppressions.isSuppressed(family, "direct", addr, [to], ts)) continue;
-      flags.push(directFlag(ctx, ft, "from", family, addr, to, entriesOf(st), usd, now));
+      flags.push(directFlag(ctx, ft, "from", family, addr, to, entriesOf(st, ts), usd, now));
     }
     if (
       to !== null &&
@@ -138,7 +145,7 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
           family,
           to,
           from.length === 1 ? (from[0] ?? null) : null,
-          entriesOf(toStatus),
+          entriesOf(toStatus, ts),
           usd,
           now,
         ),
@@ -225,7 +232,7 @@ export function screenTransfer(t: TransferV1, ctx: ScreenContext): ScreenResult 
           address: to,
           hop: 1,
           weight,
-          source: { family, address: addr, entries: entriesOf(st) },
+          source: { family, address: addr, entries: entriesOf(st, ts) },
           path: [
             { address: addr, hop: 0, viaTransferId: null, amount: null, timestamp: null },
             { address: to, hop: 1, viaTransferId: t.id, amount: t.amount, timestamp: ts },
