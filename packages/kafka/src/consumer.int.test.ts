@@ -6,7 +6,7 @@ import {
 } from "@chainscreen/schema";
 import { collectTopic, testBus, uniqueName, waitFor } from "@chainscreen/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { consume } from "./consumer.js";
+import { consume, type Received } from "./consumer.js";
 
 const brokers = inject("kafkaBrokers");
 const bus = testBus(brokers);
@@ -100,7 +100,7 @@ describe("validating consumer on the real broker", () => {
       const good2 = transfer(2);
       const extraKey = { ...transfer(4), note: "unknown keys are dropped, not refused" };
       await producer.send(topic, [
-        { key: good1.id, value: good1 },
+        { key: good1.id, value: good1, headers: { origin: "test", trace: "t-1" } },
         { key: "bad-json", value: "{not json" },
         { key: "bad-schema", value: { ...transfer(3), amount: "1.5" } },
         { key: "binary", value: Buffer.from([0xff, 0x00, 0xfe]) },
@@ -109,6 +109,7 @@ describe("validating consumer on the real broker", () => {
       ]);
       await producer.disconnect();
       const processed: TransferV1[] = [];
+      const envelopes: Omit<Received<TransferV1>, "value" | "timestamp">[] = [];
       const c = await consume(bus, {
         groupId: uniqueName("g"),
         topics: [topic],
@@ -116,13 +117,31 @@ describe("validating consumer on the real broker", () => {
         deadLetterTopic: dlq,
         fromBeginning: true,
         handleBatch: async (msgs) => {
-          for (const m of msgs) processed.push(m.value);
+          for (const { value, timestamp, ...rest } of msgs) {
+            processed.push(value);
+            envelopes.push(rest);
+            expect(Number.isSafeInteger(timestamp) && timestamp > 1_600_000_000_000).toBe(true);
+          }
         },
       });
       await waitFor(() => processed.length === 3);
       await c.stop();
       expect(processed.map((t) => t.id)).toEqual([good1.id, extraKey.id, good2.id]);
       expect(processed[1]).toEqual(transfer(4)); // as zod returns it
+      // What comes with each value: coordinates, key, headers as strings, the received bytes.
+      expect(envelopes[0]).toEqual({
+        topic,
+        partition: 0,
+        offset: "0",
+        key: good1.id,
+        headers: { origin: "test", trace: "t-1" },
+        bytes: Buffer.from(JSON.stringify(good1)),
+      });
+      expect(envelopes.map((e) => [e.offset, e.headers])).toEqual([
+        ["0", { origin: "test", trace: "t-1" }],
+        ["4", {}],
+        ["5", {}],
+      ]);
       const dead = await collectTopic(bus, dlq, { until: (m) => m.length >= 3 });
       expect(dead).toHaveLength(3);
       const errors = dead.map((d) => (d.value as { error: string }).error);
