@@ -4,11 +4,14 @@
  * outflow is held and joined by the screening instance's exposure engine, exposure facts and
  * in-band outflows go through the exposure topic), with resident memory, beside a plain validated
  * consume of the same transfer topic in the same run (the bus ceiling; also with the tagger's
- * validator).
+ * validator). Runs in rounds: each round measures the ceiling again and then every tagger variant,
+ * and the summary gives the median and range of tagger ÷ its round's ceiling.
  *
- *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--with-direct-only] [--held-outflows 500000] [--pool 100000] [--route-only]
+ *   npm run bench -- tagger [--transfers 500000] [--entries 1000000,10000000] [--rounds 3] [--with-direct-only] [--held-outflows 500000] [--pool 100000] [--route-only]
  */
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import { FastTransferV1, type MessageValidator, TransferV1 } from "@chainscreen/schema";
@@ -20,7 +23,7 @@ import {
   taggerTopicSpecs,
   taggerTopics,
 } from "@chainscreen/tagger";
-import { benchInfra, benchTransfer, rssMb, table, timedConsume } from "./lib.js";
+import { benchInfra, benchTransfer, percentile, rssMb, table, timedConsume } from "./lib.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,7 +33,12 @@ const N = Number(arg("transfers", "500000"));
 const ENTRY_COUNTS = arg("entries", "1000000,10000000").split(",").map(Number);
 const POOL = Number(arg("pool", "100000")); // active non-listed addresses
 const HELD = Number(arg("held-outflows", "500000")); // ExposureEngine bound on held outflows
+const ROUNDS = Number(arg("rounds", "3"));
 const LISTED_SENDERS = 1_000; // listed addresses that actually send (inside the big list)
+
+/** A full garbage collection (V8's gc(), made available here without a command-line flag). */
+setFlagsFromString("--expose-gc");
+const fullGc = runInNewContext("gc") as () => void;
 
 const hex40 = (prefix: string, i: number) =>
   `0x${prefix}${i.toString(16).padStart(40 - prefix.length, "0")}`;
@@ -100,6 +108,7 @@ try {
   // (same verdicts and output, cheaper common case), so the plain consume with that validator is
   // measured too and each tagger run is reported against both.
   const plainConsume = async (
+    round: number,
     label: string,
     schema: MessageValidator<unknown>,
     reference?: number,
@@ -112,6 +121,7 @@ try {
     });
     const rate = N / s;
     rows.push({
+      round,
       run: label,
       entries: "-",
       "transfers/s": Math.round(rate),
@@ -125,8 +135,6 @@ try {
     table(rows.slice(-1));
     return rate;
   };
-  const ceiling = await plainConsume("plain consume (bus ceiling, zod)", TransferV1);
-  const fastCeiling = await plainConsume("plain consume (FastTransferV1)", FastTransferV1, ceiling);
 
   const variants: { E: number; indirect: boolean }[] = [];
   // Same run without indirect exposure (first: later runs inherit a larger heap from the 10M
@@ -134,9 +142,16 @@ try {
   if (process.argv.includes("--with-direct-only"))
     variants.push({ E: ENTRY_COUNTS[0] ?? 1_000_000, indirect: false });
   for (const E of ENTRY_COUNTS) variants.push({ E, indirect: true });
+  const label = (v: { E: number; indirect: boolean }) =>
+    `${v.indirect ? "tagger (direct + indirect)" : "tagger (direct only)"}, ${v.E.toLocaleString()} entries`;
   // Diagnostic: transfer stage alone (no exposure follower, no structuring stage).
   const routeOnly = process.argv.includes("--route-only");
-  for (const { E, indirect } of variants) {
+
+  // One index per list size, built once (setup, not timed) and shared by the rounds.
+  const indexes = new Map<number, MatcherEntryIndex>();
+  const indexOf = (E: number): MatcherEntryIndex => {
+    const known = indexes.get(E);
+    if (known) return known;
     const rssBefore = rssMb();
     const tIdx = performance.now();
     const index = new MatcherEntryIndex();
@@ -163,11 +178,21 @@ try {
     console.log(
       `index of ${E.toLocaleString()} entries built in ${idxS.toFixed(1)} s, ${idxMb.toFixed(0)} MB typed arrays, rss ${rssBefore} → ${rssMb()} MB`,
     );
+    indexes.set(E, index);
+    return index;
+  };
 
-    const group = `bench-tagger-${E}-${Date.now()}`;
+  const runTagger = async (
+    round: number,
+    v: { E: number; indirect: boolean },
+    ceiling: number,
+    fastCeiling: number,
+  ): Promise<number> => {
+    const index = indexOf(v.E);
+    const group = `bench-tagger-${v.E}-${Date.now()}`;
     const rules = parseRules({
       p2p: { enabled: false },
-      indirect: { enabled: indirect, maxAddresses: 2_000_000, maxHeldOutflows: HELD },
+      indirect: { enabled: v.indirect, maxAddresses: 2_000_000, maxHeldOutflows: HELD },
     });
     const runner = new TaggerRunner({
       bus,
@@ -203,8 +228,9 @@ try {
     );
     const st = runner.engine.stats();
     rows.push({
-      run: indirect ? "tagger (direct + indirect)" : "tagger (direct only)",
-      entries: E.toLocaleString(),
+      round,
+      run: label(v),
+      entries: v.E.toLocaleString(),
       "transfers/s": Math.round(N / s),
       "% of ceiling": ((100 * N) / s / ceiling).toFixed(0),
       "% of fast consume": ((100 * N) / s / fastCeiling).toFixed(0),
@@ -222,7 +248,7 @@ try {
       `  exposure topic: ${k.exposureFacts.toLocaleString()} facts followed, ${k.exposureRecords.toLocaleString()} records read by the structuring stage; engine: facts ${st.exposures.toLocaleString()}, outflows held ${st.outflows.toLocaleString()}, evicted ${st.evictedAddresses}`,
     );
     await runner.stop();
-    // Next run starts from an empty exposure topic so both runs do the same work.
+    // Next run starts from an empty exposure topic so every run does the same work.
     await bus.deleteTopics([topics.exposure, topics.flags]).catch(() => {});
     await new Promise((r) => setTimeout(r, 2_000));
     await bus.ensureTopics(
@@ -232,10 +258,47 @@ try {
       if ((await bus.endOffsets(topics.exposure).catch(() => [])).length > 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    (globalThis as { gc?: () => void }).gc?.();
+    // The runner's memory (its ring of held outflows: 512 MB outside the heap) goes before the
+    // next run, so later rounds do not run beside the garbage of earlier ones.
+    const rssStopped = rssMb();
+    fullGc();
+    console.log(`  rss after stop ${rssStopped} MB, after a full GC ${rssMb()} MB`);
+    return N / s / ceiling;
+  };
+
+  // Rounds: each measures the ceiling again right before its tagger runs, and each tagger run is
+  // compared with its own round's ceiling (one short run of either varies by several per cent on
+  // a shared 2-core machine); the summary gives the median and range of the ratios.
+  const ratios = new Map<string, number[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`\nround ${round} of ${ROUNDS}`);
+    const ceiling = await plainConsume(round, "plain consume (bus ceiling, zod)", TransferV1);
+    const fast = await plainConsume(
+      round,
+      "plain consume (FastTransferV1)",
+      FastTransferV1,
+      ceiling,
+    );
+    for (const v of variants) {
+      const r = await runTagger(round, v, ceiling, fast);
+      ratios.set(label(v), [...(ratios.get(label(v)) ?? []), r]);
+    }
   }
   console.log("\nsummary");
   table(rows);
+  console.log(`\ntagger as % of the same round's bus ceiling (zod consume), ${ROUNDS} rounds`);
+  table(
+    [...ratios].map(([run, rs]) => {
+      const sorted = [...rs].sort((a, b) => a - b);
+      const pct = (x: number) => (100 * x).toFixed(0);
+      return {
+        run,
+        median: pct(percentile(sorted, 50)),
+        min: pct(sorted[0] as number),
+        max: pct(sorted[sorted.length - 1] as number),
+      };
+    }),
+  );
   await bus.deleteTopics(Object.values(topics)).catch(() => {});
   await bus.close();
 } finally {

@@ -298,8 +298,13 @@ export class TaggerRunner {
       },
     });
     this.consumers.push(c);
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
-    if ((await Promise.race([done, timer])) === "timeout")
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((r) => {
+      timer = setTimeout(() => r("timeout"), timeoutMs).unref();
+    });
+    // The timer is cleared once loaded: pending, it would keep this runner reachable until it fired.
+    const result = await Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
+    if (result === "timeout")
       throw new TransientError(`${name} topic not loaded in time`, {
         context: { topic, timeoutMs },
       });
