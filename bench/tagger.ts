@@ -136,14 +136,17 @@ try {
     return rate;
   };
 
-  const variants: { E: number; indirect: boolean }[] = [];
+  const variants: { E: number; indirect: boolean; reserve?: boolean }[] = [];
   // Same run without indirect exposure (first: later runs inherit a larger heap from the 10M
   // index): separates screening from the exposure engine.
   if (process.argv.includes("--with-direct-only"))
     variants.push({ E: ENTRY_COUNTS[0] ?? 1_000_000, indirect: false });
   for (const E of ENTRY_COUNTS) variants.push({ E, indirect: true });
-  const label = (v: { E: number; indirect: boolean }) =>
-    `${v.indirect ? "tagger (direct + indirect)" : "tagger (direct only)"}, ${v.E.toLocaleString()} entries`;
+  // A/B: the held-outflow ring allocated and made resident before the run (reserveMemory).
+  if (process.argv.includes("--with-reserved"))
+    variants.push({ E: ENTRY_COUNTS[0] ?? 1_000_000, indirect: true, reserve: true });
+  const label = (v: { E: number; indirect: boolean; reserve?: boolean }) =>
+    `${v.indirect ? "tagger (direct + indirect)" : "tagger (direct only)"}, ${v.E.toLocaleString()} entries${v.reserve ? ", ring reserved" : ""}`;
   // Diagnostic: transfer stage alone (no exposure follower, no structuring stage).
   const routeOnly = process.argv.includes("--route-only");
 
@@ -184,7 +187,7 @@ try {
 
   const runTagger = async (
     round: number,
-    v: { E: number; indirect: boolean },
+    v: { E: number; indirect: boolean; reserve?: boolean },
     ceiling: number,
     fastCeiling: number,
   ): Promise<number> => {
@@ -204,6 +207,7 @@ try {
       history: null,
       index,
       stages: { retro: false, exposure: !routeOnly },
+      reserveMemory: v.reserve ?? false,
     });
     const t2 = performance.now();
     await runner.start();

@@ -161,8 +161,10 @@ describe("ColdOutflows", () => {
         ),
         fc.integer({ min: 1, max: 12 }),
         fc.integer({ min: 900, max: 4_000 }),
-        (ops, cap, arena) => {
-          const c = new ColdOutflows(cap, arena);
+        fc.boolean(),
+        (ops, cap, arena, resident) => {
+          // A resident ring (memory written up front) behaves exactly as one filled lazily.
+          const c = new ColdOutflows(cap, arena, resident);
           const model: { address: string; f: OutflowFact; held: boolean }[] = [];
           let n = 0;
           for (const o of ops) {

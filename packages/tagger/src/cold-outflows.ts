@@ -217,11 +217,13 @@ export class ColdOutflows {
   /**
    * `capacity` outflows at most, and `arenaBytes` of message bytes at most (default 1 KiB per
    * outflow; transfer.v1 messages are ~0.6 KB): the older outflows give way to the newer ones
-   * when either runs out.
+   * when either runs out. `resident`: every page of the ring is written once here, so the first
+   * pass through it does not take a page fault every few outflows.
    */
   constructor(
     readonly capacity: number,
     readonly arenaBytes = capacity * 1024,
+    resident = false,
   ) {
     this.facts = new Array(capacity).fill(null);
     this.factAddress = new Array(capacity).fill(null);
@@ -234,6 +236,11 @@ export class ColdOutflows {
     this.idHash = new Int32Array(capacity);
     this.seqOf = new Float64Array(capacity).fill(-1);
     this.prevOf = new Float64Array(capacity).fill(-1);
+    if (resident) {
+      // Zeroed typed arrays are mapped lazily: writing them is what makes them resident.
+      for (const a of [this.arena, this.start, this.len, this.usd, this.bits, this.idHash])
+        a.fill(0);
+    }
   }
 
   /** Outflows held. */

@@ -123,6 +123,11 @@ export interface ExposureEngineOptions {
   suppressions: () => Suppressions;
   exposurePartitions: number;
   now: () => number;
+  /**
+   * Allocate the ring of held outflows as soon as indirect exposure is on and write all of its
+   * memory once (see {@link ColdOutflows}); default false: its pages are faulted in as it fills.
+   */
+  reserveMemory?: boolean;
 }
 
 // Per-item heap estimates (measured orders of magnitude for V8 objects of these shapes).
@@ -249,10 +254,16 @@ export class ExposureEngine {
     return fresh;
   }
 
+  /** With `reserveMemory`: allocates the ring of held outflows now if indirect exposure is on. */
+  reserve(): void {
+    if (this.opts.reserveMemory && this.cfg.indirect.enabled) this.coldRing();
+  }
+
   /** The ring of outflows of addresses without state (recreated when its bound is changed). */
   private coldRing(): ColdOutflows {
     const cap = this.cfg.indirect.maxHeldOutflows;
-    if (this.cold?.capacity !== cap) this.cold = new ColdOutflows(cap);
+    if (this.cold?.capacity !== cap)
+      this.cold = new ColdOutflows(cap, undefined, this.opts.reserveMemory ?? false);
     return this.cold;
   }
 

@@ -79,6 +79,13 @@ export interface TaggerRunnerOptions {
    * committed offset, to rebuild the outflows held for late exposure facts (default 100,000).
    */
   replayTransfers?: number;
+  /**
+   * Allocate the ring of held outflows (`indirect.maxHeldOutflows` × 1 KiB) when constructed and
+   * write every page of it once, so that its memory is resident from the start instead of being
+   * faulted in page by page while the first `maxHeldOutflows` transfers are screened (default
+   * false).
+   */
+  reserveMemory?: boolean;
   /** Clock (ms). */
   now?: () => number;
 }
@@ -162,9 +169,11 @@ export class TaggerRunner {
         suppressions: () => o.suppressions,
         exposurePartitions: 1, // replaced in start() once the topic's partition count is known
         now: this.now,
+        reserveMemory: o.reserveMemory,
       });
     this.engine = engine("indirect");
     this.structuring = engine("structuring");
+    this.engine.reserve();
   }
 
   /** True once the watchlist was loaded and the consumers run. */

@@ -27,6 +27,12 @@ export const env = parseEnv(
       TAGGER_RETRO_LIMIT: envInt(10_000, 1),
       /** Transfers re-read per partition on assignment to rebuild the outflows held for late exposure. */
       TAGGER_REPLAY_TRANSFERS: envInt(100_000, 0),
+      /**
+       * Allocate the ring of held outflows (indirect.maxHeldOutflows × 1 KiB, 512 MB by default)
+       * at start and make it resident, instead of faulting it in while it first fills: memory
+       * use is fixed from the start, and the first pass is ~5 % faster (packages/tagger/README.md).
+       */
+      TAGGER_RESERVE_MEMORY: envBool(false),
       /** Seconds to wait for the watchlist to load before giving up (exit 1, supervisor restarts). */
       TAGGER_WATCHLIST_TIMEOUT_S: envInt(120, 1),
       /** ClickHouse HTTP endpoint for retro-screening and suppressions; empty disables both. */

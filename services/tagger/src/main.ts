@@ -123,6 +123,7 @@ const runner = new TaggerRunner({
   history: store && env.TAGGER_RETRO ? new ClickHouseHistory(store) : null,
   retroLimit: env.TAGGER_RETRO_LIMIT,
   replayTransfers: env.TAGGER_REPLAY_TRANSFERS,
+  reserveMemory: env.TAGGER_RESERVE_MEMORY,
 });
 
 // Metrics: counters are sampled from the runner (it keeps plain numbers; no prom-client in packages).
