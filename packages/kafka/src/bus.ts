@@ -1,5 +1,7 @@
 import { TransientError } from "@chainscreen/errors";
 import type { Logger } from "@chainscreen/logger";
+// Before kafkajs: patches its internals as it loads (see the module).
+import "./kafkajs-fixes.js";
 import {
   type Admin,
   CompressionTypes,

@@ -1,0 +1,115 @@
+import { createRequire } from "node:module";
+import { encodeProduceV3, type ProduceV3Args } from "./produce-encoding.js";
+
+/**
+ * Replacements for two kafkajs 2.2.4 internals on the producer's path, installed when this
+ * module is first evaluated. It must run before kafkajs loads (bus.ts imports it first): kafkajs'
+ * modules take references to their dependencies when they are loaded, so the replacements are put
+ * into Node's module cache first.
+ *
+ * - Grouping a send's messages by partition: kafkajs copies the partition's array for every
+ *   message (`[...current, message]`), quadratic in the messages per partition of one send: a
+ *   5,000-message send to 4 partitions copies ~3 million array slots (8 ms).
+ * - Encoding the Produce request: see produce-encoding.ts. Compressed sends keep kafkajs' encoder
+ *   (it compresses the records; the codecs are kafkajs').
+ *
+ * If kafkajs was loaded before this module (or its file layout differs), nothing is replaced and
+ * `kafkajsFixes` says so; kafkajs then works as shipped, only slower.
+ */
+
+type GroupInput<M> = {
+  topic: string;
+  partitionMetadata: unknown[];
+  messages: M[];
+  partitioner: (args: { topic: string; partitionMetadata: unknown[]; message: M }) => number;
+};
+
+/** kafkajs' groupMessagesPerPartition contract (partition → its messages in send order), O(n). */
+export function groupByPartition<M>({
+  topic,
+  partitionMetadata,
+  messages,
+  partitioner,
+}: GroupInput<M>): Record<number, M[]> {
+  const out: Record<number, M[]> = {};
+  if (partitionMetadata.length === 0) return out;
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const list = out[partition];
+    if (list) list.push(message);
+    else out[partition] = [message];
+  }
+  return out;
+}
+
+type ProduceRequest = { encode: () => Promise<unknown> } & Record<string, unknown>;
+type ProduceV3 = (args: ProduceV3Args & { compression?: number }) => ProduceRequest;
+
+/**
+ * Which replacements are in place, and kafkajs' own Produce v3 request builder (kept for the
+ * compressed path and for tests). Process-wide: a test runner may evaluate this module again in a
+ * fresh module graph after kafkajs (cached by Node) was patched by the first evaluation.
+ */
+interface FixState {
+  groupByPartition: boolean;
+  produceEncoding: boolean;
+  originalProduceV3: ProduceV3 | null;
+}
+const STATE = Symbol.for("chainscreen.kafkajs-fixes");
+const slots = globalThis as { [STATE]?: FixState };
+slots[STATE] ??= { groupByPartition: false, produceEncoding: false, originalProduceV3: null };
+const state = slots[STATE];
+
+const require = createRequire(import.meta.url);
+const resolve = (p: string): string | null => {
+  try {
+    return require.resolve(p);
+  } catch {
+    return null;
+  }
+};
+const main = resolve("kafkajs");
+const groupPath = resolve("kafkajs/src/producer/groupMessagesPerPartition.js");
+const v3Path = resolve("kafkajs/src/protocol/requests/produce/v3/request.js");
+const encoderPath = resolve("kafkajs/src/protocol/encoder.js");
+// `.loaded`, not presence: Node's ESM loader puts a CommonJS module into the cache (unevaluated)
+// while linking the importing modules, before any of them runs.
+if (main && groupPath && v3Path && encoderPath && !require.cache[main]?.loaded) {
+  require(groupPath);
+  const group = require.cache[groupPath];
+  if (group && typeof group.exports === "function") {
+    group.exports = groupByPartition;
+    state.groupByPartition = true;
+  }
+  const original = require(v3Path) as ProduceV3;
+  const Encoder = require(encoderPath) as new (size: number) => { buf: Buffer; offset: number };
+  const v3 = require.cache[v3Path];
+  if (v3 && typeof original === "function") {
+    state.originalProduceV3 = original;
+    v3.exports = ((args) => {
+      const request = original(args);
+      if (args.compression) return request; // 0 / undefined: none
+      request.encode = async () => {
+        const body = encodeProduceV3(args);
+        // kafkajs' request framing takes an Encoder (it reads .buf and .buffer).
+        const e = new Encoder(0);
+        e.buf = body;
+        e.offset = body.length;
+        return e;
+      };
+      return request;
+    }) satisfies ProduceV3;
+    state.produceEncoding = true;
+  }
+} else if (v3Path && !state.originalProduceV3) {
+  state.originalProduceV3 = require(v3Path) as ProduceV3;
+}
+
+/** Which replacements are in place. */
+export const kafkajsFixes: {
+  readonly groupByPartition: boolean;
+  readonly produceEncoding: boolean;
+} = state;
+
+/** kafkajs' own Produce v3 request builder. */
+export const kafkajsProduceV3 = state.originalProduceV3;
