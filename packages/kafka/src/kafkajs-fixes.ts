@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { decodeRecordV0 } from "./fetch-decoding.js";
 import { encodeProduceV3, type ProduceV3Args } from "./produce-encoding.js";
 
 /**
@@ -12,6 +13,7 @@ import { encodeProduceV3, type ProduceV3Args } from "./produce-encoding.js";
  *   5,000-message send to 4 partitions copies ~3 million array slots (8 ms).
  * - Encoding the Produce request: see produce-encoding.ts. Compressed sends keep kafkajs' encoder
  *   (it compresses the records; the codecs are kafkajs').
+ * - Decoding each fetched record: see fetch-decoding.ts.
  *
  * If kafkajs was loaded before this module (or its file layout differs), nothing is replaced and
  * `kafkajsFixes` says so; kafkajs then works as shipped, only slower.
@@ -53,11 +55,19 @@ type ProduceV3 = (args: ProduceV3Args & { compression?: number }) => ProduceRequ
 interface FixState {
   groupByPartition: boolean;
   produceEncoding: boolean;
+  recordDecoding: boolean;
   originalProduceV3: ProduceV3 | null;
+  originalRecordDecoder: typeof decodeRecordV0 | null;
 }
 const STATE = Symbol.for("chainscreen.kafkajs-fixes");
 const slots = globalThis as { [STATE]?: FixState };
-slots[STATE] ??= { groupByPartition: false, produceEncoding: false, originalProduceV3: null };
+slots[STATE] ??= {
+  groupByPartition: false,
+  produceEncoding: false,
+  recordDecoding: false,
+  originalProduceV3: null,
+  originalRecordDecoder: null,
+};
 const state = slots[STATE];
 
 const require = createRequire(import.meta.url);
@@ -72,9 +82,24 @@ const main = resolve("kafkajs");
 const groupPath = resolve("kafkajs/src/producer/groupMessagesPerPartition.js");
 const v3Path = resolve("kafkajs/src/protocol/requests/produce/v3/request.js");
 const encoderPath = resolve("kafkajs/src/protocol/encoder.js");
+const recordDecoderPath = resolve("kafkajs/src/protocol/recordBatch/record/v0/decoder.js");
 // `.loaded`, not presence: Node's ESM loader puts a CommonJS module into the cache (unevaluated)
 // while linking the importing modules, before any of them runs.
-if (main && groupPath && v3Path && encoderPath && !require.cache[main]?.loaded) {
+if (
+  main &&
+  groupPath &&
+  v3Path &&
+  encoderPath &&
+  recordDecoderPath &&
+  !require.cache[main]?.loaded
+) {
+  const originalDecoder = require(recordDecoderPath) as typeof decodeRecordV0;
+  const rd = require.cache[recordDecoderPath];
+  if (rd && typeof originalDecoder === "function") {
+    state.originalRecordDecoder = originalDecoder;
+    rd.exports = decodeRecordV0;
+    state.recordDecoding = true;
+  }
   require(groupPath);
   const group = require.cache[groupPath];
   if (group && typeof group.exports === "function") {
@@ -101,8 +126,10 @@ if (main && groupPath && v3Path && encoderPath && !require.cache[main]?.loaded) 
     }) satisfies ProduceV3;
     state.produceEncoding = true;
   }
-} else if (v3Path && !state.originalProduceV3) {
-  state.originalProduceV3 = require(v3Path) as ProduceV3;
+} else {
+  if (v3Path && !state.originalProduceV3) state.originalProduceV3 = require(v3Path) as ProduceV3;
+  if (recordDecoderPath && !state.originalRecordDecoder)
+    state.originalRecordDecoder = require(recordDecoderPath) as typeof decodeRecordV0;
 }
 
 /** Which replacements are in place. */
@@ -113,3 +140,6 @@ export const kafkajsFixes: {
 
 /** kafkajs' own Produce v3 request builder. */
 export const kafkajsProduceV3 = state.originalProduceV3;
+
+/** kafkajs' own record decoder. */
+export const kafkajsRecordDecoder = state.originalRecordDecoder;

@@ -138,7 +138,9 @@ describe("kafkajs fixes", () => {
     expect(kafkajsFixes).toEqual({
       groupByPartition: true,
       produceEncoding: true,
+      recordDecoding: true,
       originalProduceV3: expect.any(Function),
+      originalRecordDecoder: expect.any(Function),
     });
   });
 
@@ -157,7 +159,11 @@ describe("kafkajs fixes", () => {
       { encoding: "utf8" },
     );
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toEqual({ groupByPartition: true, produceEncoding: true });
+    expect(JSON.parse(r.stdout)).toEqual({
+      groupByPartition: true,
+      produceEncoding: true,
+      recordDecoding: true,
+    });
   });
 
   it("groups messages by partition in send order", () => {
