@@ -70,6 +70,35 @@ describe("Matcher", () => {
     expect(m.isListed("bitcoin", "")).toBe(false);
   });
 
+  it("keeps each key's list, version and records when metas share records or objects", () => {
+    const m = new Matcher();
+    const evm = (i: number) => `0x${i.toString(16).padStart(40, "0")}`;
+    const shared = meta("ofac", "GARANTEX");
+    m.add("evm", evm(1), shared, null, null); // one object for many keys (the loaders do this)
+    m.add("evm", evm(2), shared, null, null);
+    m.add("evm", evm(3), meta("ofac", "GARANTEX"), null, null); // equal records, new object
+    m.add("evm", evm(4), meta("custom", "GARANTEX"), null, null); // same records, other list
+    m.add("evm", evm(5), { ...meta("ofac", "GARANTEX"), listVersion: 2 }, null, null);
+    m.add("evm", evm(6), meta("ofac", "OTHER"), null, null);
+    const seen = [1, 2, 3, 4, 5, 6].map((i) => {
+      const [x] = m.lookup("evm", evm(i));
+      return `${x?.listId}/${x?.listVersion}/${x?.records[0]?.entityName}`;
+    });
+    expect(seen).toEqual([
+      "ofac/1/GARANTEX",
+      "ofac/1/GARANTEX",
+      "ofac/1/GARANTEX",
+      "custom/1/GARANTEX",
+      "ofac/2/GARANTEX",
+      "ofac/1/OTHER",
+    ]);
+    expect(m.lookup("evm", evm(1))[0]?.records).toEqual(shared.records);
+    // Records handed out are copies: changing them does not change the index.
+    const [first] = m.lookup("evm", evm(1));
+    if (first?.records[0]) first.records[0].entityName = "CHANGED";
+    expect(m.lookup("evm", evm(2))[0]?.records[0]?.entityName).toBe("GARANTEX");
+  });
+
   it("intervals: point in time, several lists, close()", () => {
     fc.assert(
       fc.property(
