@@ -3,8 +3,8 @@ import { decodeRecordV0 } from "./fetch-decoding.js";
 import { encodeProduceV3, type ProduceV3Args } from "./produce-encoding.js";
 
 /**
- * Replacements for two kafkajs 2.2.4 internals on the producer's path, installed when this
- * module is first evaluated. It must run before kafkajs loads (bus.ts imports it first): kafkajs'
+ * Replacements for three kafkajs 2.2.4 internals (two on the producer's path, one on the
+ * consumer's), installed when this module is first evaluated. It must run before kafkajs loads (bus.ts imports it first): kafkajs'
  * modules take references to their dependencies when they are loaded, so the replacements are put
  * into Node's module cache first.
  *
