@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, mkdtempSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importReports } from "@chainscreen/exchange";
@@ -6,7 +6,12 @@ import { testBus, uniqueName } from "@chainscreen/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const bus = testBus(inject("kafkaBrokers"));
-afterAll(() => bus.close());
+// The generated export is ~194 MB: left behind, every run of the suite filled /tmp by as much.
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await bus.close();
+});
 
 const HEADER =
   "reference,exchange,direction,network,asset,amount,txHash,counterpartyAddress,exchangeAddress,customerRef,time";
@@ -35,6 +40,7 @@ async function writeCsv(file: string, n: number): Promise<number[]> {
 describe("exchange export import", () => {
   it("streams 1M rows with bounded memory, reports rejected rows by line, and is idempotent", async () => {
     const dir = mkdtempSync(join(tmpdir(), "import-"));
+    dirs.push(dir);
     const file = join(dir, "export.csv");
     const N = 1_000_000;
     const badLines = await writeCsv(file, N);
