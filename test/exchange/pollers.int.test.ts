@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,7 +12,7 @@ import {
   reportToTransfer,
 } from "@chainscreen/exchange";
 import { silentLogger } from "@chainscreen/logger";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import {
   type FakeExchange,
   type FakeRecord,
@@ -66,6 +66,7 @@ describe.each(cases)(
       const server = await fake(all);
       servers.push(server);
       const dir = mkdtempSync(join(tmpdir(), `poll-${name}-`));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       let now = T0 + 12 * HOUR;
       const got: ExchangeReport[] = [];
       const poller = () =>

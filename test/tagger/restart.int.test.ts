@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TransferV1 } from "@chainscreen/schema";
@@ -12,7 +12,7 @@ import {
   Suppressions,
 } from "@chainscreen/tagger";
 import { repoRoot, waitFor } from "@chainscreen/testing";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import {
   active,
   freshTopics,
@@ -95,7 +95,9 @@ describe("tagger service process", () => {
     const rulesInput = {
       indirect: { maxSourcesPerAddress: 100_000, maxOutflowsPerAddress: 100_000 },
     };
-    const rulesFile = join(mkdtempSync(join(tmpdir(), "tagger-rules-")), "rules.json");
+    const dir = mkdtempSync(join(tmpdir(), "tagger-rules-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const rulesFile = join(dir, "rules.json");
     writeFileSync(rulesFile, JSON.stringify(rulesInput));
     const reference = new LocalTagger({
       index,

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collectTopic, testBus, uniqueName } from "@chainscreen/testing";
-import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it, onTestFinished, vi } from "vitest";
 import { buildProgram } from "./program.js";
 
 const bus = testBus(inject("kafkaBrokers"));
@@ -30,6 +30,7 @@ async function runImport(args: string[]): Promise<string> {
 describe("chainscreen import exchange", () => {
   it("publishes the rows as transfer.v1 and the exchange's wallet once as a service tag", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cli-import-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "history.csv");
     writeFileSync(
       file,

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ValidationError } from "@chainscreen/errors";
 import { type FlagV1, flagId, type TransferV1, transferId } from "@chainscreen/schema";
 import { uniqueName } from "@chainscreen/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { createStoreClient } from "./client.js";
 import { defaultMigrationsDir, migrate } from "./migrate.js";
 import { Store } from "./store.js";
@@ -229,6 +229,7 @@ describe("store on the embedded ClickHouse", () => {
     const again = await migrate(cfg, { maxVersion });
     expect(again.applied).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), "migrations-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const original = readFileSync(join(defaultMigrationsDir, "001_transfers.sql"), "utf8");
     writeFileSync(join(dir, "001_transfers.sql"), `${original}\n-- edited\n`);
     await expect(migrate(cfg, { dir })).rejects.toThrow(/migration changed after it was applied/);

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ValidationError } from "@chainscreen/errors";
 import { type WatchlistEntryV1, watchlistKey } from "@chainscreen/schema";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { makeEntry, makeTransfer } from "./build.js";
 import { MemoryEntryIndex } from "./entries.js";
 import { retroFlags } from "./retro.js";
@@ -30,6 +30,7 @@ describe("rules config", () => {
 
   it("loads YAML and JSON files", () => {
     const dir = mkdtempSync(join(tmpdir(), "rules-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(
       join(dir, "r.yaml"),
       "indirect:\n  maxHops: 3\nseverity:\n  - id: all-low\n    severity: low\n",

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { importList, parseToEntries } from "./importer.js";
 import { WatchlistFormatError } from "./input.js";
 import { parseOfacAdvanced } from "./parsers/ofac-advanced.js";
@@ -11,6 +11,7 @@ import { MemoryWatchlistStore } from "./store.js";
 import type { ListFormat } from "./types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "watchlist-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, content: string | Uint8Array) => {
   const p = join(dir, name);
   writeFileSync(p, content);

@@ -1,14 +1,15 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WatchlistEntryV1 } from "@chainscreen/schema";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { importList } from "./importer.js";
 import { Matcher } from "./matcher.js";
 import { applyWatchlistMessage, versionMessages } from "./publish.js";
 import { MemoryWatchlistStore } from "./store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "watchlist-publish-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const A = "0x19aa5fe80d33a56d56c78e82ea5e50e5d80b4dff";
 const B = "0x2f389ce8bd8ff92de3402ffce4691d17fc4f6535";
 const T = "TVy95wrbDgQ8NA3XT8qKqwC6YBsFTPHtFF";
