@@ -83,6 +83,22 @@ const groupPath = resolve("kafkajs/src/producer/groupMessagesPerPartition.js");
 const v3Path = resolve("kafkajs/src/protocol/requests/produce/v3/request.js");
 const encoderPath = resolve("kafkajs/src/protocol/encoder.js");
 const recordDecoderPath = resolve("kafkajs/src/protocol/recordBatch/record/v0/decoder.js");
+/**
+ * Loads the kafkajs module at `path` and replaces its exports (a function) in Node's module cache
+ * with `make(original)`, so modules loaded later get the replacement. Returns the original, or
+ * null when the module does not export a function (nothing replaced).
+ */
+function replaceExports<F extends (...args: never[]) => unknown>(
+  path: string,
+  make: (original: F) => F,
+): F | null {
+  const original: unknown = require(path);
+  const mod = require.cache[path];
+  if (!mod || typeof original !== "function") return null;
+  mod.exports = make(original as F);
+  return original as F;
+}
+
 // `.loaded`, not presence: Node's ESM loader puts a CommonJS module into the cache (unevaluated)
 // while linking the importing modules, before any of them runs.
 if (
@@ -93,39 +109,24 @@ if (
   recordDecoderPath &&
   !require.cache[main]?.loaded
 ) {
-  const originalDecoder = require(recordDecoderPath) as typeof decodeRecordV0;
-  const rd = require.cache[recordDecoderPath];
-  if (rd && typeof originalDecoder === "function") {
-    state.originalRecordDecoder = originalDecoder;
-    rd.exports = decodeRecordV0;
-    state.recordDecoding = true;
-  }
-  require(groupPath);
-  const group = require.cache[groupPath];
-  if (group && typeof group.exports === "function") {
-    group.exports = groupByPartition;
-    state.groupByPartition = true;
-  }
-  const original = require(v3Path) as ProduceV3;
+  state.originalRecordDecoder = replaceExports(recordDecoderPath, () => decodeRecordV0);
+  state.recordDecoding = state.originalRecordDecoder !== null;
+  state.groupByPartition = replaceExports(groupPath, () => groupByPartition) !== null;
   const Encoder = require(encoderPath) as new (size: number) => { buf: Buffer; offset: number };
-  const v3 = require.cache[v3Path];
-  if (v3 && typeof original === "function") {
-    state.originalProduceV3 = original;
-    v3.exports = ((args) => {
-      const request = original(args);
-      if (args.compression) return request; // 0 / undefined: none
-      request.encode = async () => {
-        const body = encodeProduceV3(args);
-        // kafkajs' request framing takes an Encoder (it reads .buf and .buffer).
-        const e = new Encoder(0);
-        e.buf = body;
-        e.offset = body.length;
-        return e;
-      };
-      return request;
-    }) satisfies ProduceV3;
-    state.produceEncoding = true;
-  }
+  state.originalProduceV3 = replaceExports<ProduceV3>(v3Path, (original) => (args) => {
+    const request = original(args);
+    if (args.compression) return request; // 0 / undefined: none
+    request.encode = async () => {
+      const body = encodeProduceV3(args);
+      // kafkajs' request framing takes an Encoder (it reads .buf and .buffer).
+      const e = new Encoder(0);
+      e.buf = body;
+      e.offset = body.length;
+      return e;
+    };
+    return request;
+  });
+  state.produceEncoding = state.originalProduceV3 !== null;
 } else {
   if (v3Path && !state.originalProduceV3) state.originalProduceV3 = require(v3Path) as ProduceV3;
   if (recordDecoderPath && !state.originalRecordDecoder)
@@ -136,6 +137,7 @@ if (
 export const kafkajsFixes: {
   readonly groupByPartition: boolean;
   readonly produceEncoding: boolean;
+  readonly recordDecoding: boolean;
 } = state;
 
 /** kafkajs' own Produce v3 request builder. */
