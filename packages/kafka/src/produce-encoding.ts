@@ -121,14 +121,38 @@ function writeBytes(buf: Buffer, off: number, v: Buffer | string, len: number): 
   return off + len;
 }
 
-function headerPairs(h: ProduceMessage["headers"]): [string, Bytes][] | null {
+/** Bytes prefixed with their length as a varint (−1: null), as Kafka writes keys and values. */
+function writeVarBytes(buf: Buffer, off: number, v: Bytes, len: number): number {
+  const o = writeUVarint(buf, off, zigzag(len));
+  return v === null ? o : writeBytes(buf, o, v, len);
+}
+
+/** A record header with the byte lengths of its key and value (−1: null value). */
+interface Header {
+  key: string;
+  keyLen: number;
+  value: Bytes;
+  valueLen: number;
+}
+
+function header(key: string, v: unknown): Header {
+  const value = asBytes(v);
+  return {
+    key,
+    keyLen: Buffer.byteLength(key, "utf8"),
+    value,
+    valueLen: value === null ? -1 : byteLen(value),
+  };
+}
+
+function headersOf(h: ProduceMessage["headers"]): Header[] | null {
   if (!h) return null;
-  let out: [string, Bytes][] | null = null;
+  let out: Header[] | null = null;
   for (const k in h) {
     const v = h[k];
     out ??= [];
-    if (Array.isArray(v)) for (const x of v) out.push([k, asBytes(x)]);
-    else out.push([k, asBytes(v)]);
+    if (Array.isArray(v)) for (const x of v) out.push(header(k, x));
+    else out.push(header(k, v));
   }
   return out;
 }
@@ -139,7 +163,7 @@ interface RecordPlan {
   keyLen: number;
   value: Bytes;
   valueLen: number;
-  headers: [string, Bytes][] | null;
+  headers: Header[] | null;
   tsDelta: number;
   bodySize: number;
 }
@@ -186,7 +210,7 @@ export function encodeProduceV3(args: ProduceV3Args): Buffer {
         const valueLen = value === null ? -1 : byteLen(value);
         const ts = m.timestamp === undefined || m.timestamp === null ? now : Number(m.timestamp);
         const tsDelta = ts - first;
-        const headers = headerPairs(m.headers);
+        const headers = headersOf(m.headers);
         let bodySize =
           1 +
           uvarintSize(zigzag(tsDelta)) +
@@ -197,11 +221,12 @@ export function encodeProduceV3(args: ProduceV3Args): Buffer {
           Math.max(valueLen, 0) +
           uvarintSize(zigzag(headers ? headers.length : 0));
         if (headers)
-          for (const [hk, hv] of headers) {
-            const kl = Buffer.byteLength(hk, "utf8");
-            const vl = hv === null ? -1 : byteLen(hv);
-            bodySize += uvarintSize(zigzag(kl)) + kl + uvarintSize(zigzag(vl)) + Math.max(vl, 0);
-          }
+          for (const h of headers)
+            bodySize +=
+              uvarintSize(zigzag(h.keyLen)) +
+              h.keyLen +
+              uvarintSize(zigzag(h.valueLen)) +
+              Math.max(h.valueLen, 0);
         records[i] = { key, keyLen, value, valueLen, headers, tsDelta, bodySize };
         recordsSize += uvarintSize(zigzag(bodySize)) + bodySize;
       }
@@ -258,20 +283,14 @@ export function encodeProduceV3(args: ProduceV3Args): Buffer {
         buf[o++] = 0; // record attributes
         o = writeUVarint(buf, o, zigzag(r.tsDelta));
         o = writeUVarint(buf, o, zigzag(i));
-        o = writeUVarint(buf, o, zigzag(r.keyLen));
-        if (r.key !== null) o = writeBytes(buf, o, r.key, r.keyLen);
-        o = writeUVarint(buf, o, zigzag(r.valueLen));
-        if (r.value !== null) o = writeBytes(buf, o, r.value, r.valueLen);
+        o = writeVarBytes(buf, o, r.key, r.keyLen);
+        o = writeVarBytes(buf, o, r.value, r.valueLen);
         const hs = r.headers;
         o = writeUVarint(buf, o, zigzag(hs ? hs.length : 0));
         if (hs)
-          for (const [hk, hv] of hs) {
-            const kl = Buffer.byteLength(hk, "utf8");
-            o = writeUVarint(buf, o, zigzag(kl));
-            o += buf.write(hk, o, kl, "utf8");
-            const vl = hv === null ? -1 : byteLen(hv);
-            o = writeUVarint(buf, o, zigzag(vl));
-            if (hv !== null) o = writeBytes(buf, o, hv, vl);
+          for (const h of hs) {
+            o = writeVarBytes(buf, o, h.key, h.keyLen);
+            o = writeVarBytes(buf, o, h.value, h.valueLen);
           }
       }
       buf.writeUInt32BE(crc32c(buf, crcAt + 4, o), crcAt);
