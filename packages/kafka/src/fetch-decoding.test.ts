@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type BatchContext, decodeRecordV0 } from "./fetch-decoding.js";
 import { kafkajsRecordDecoder } from "./kafkajs-fixes.js";
+import { bytesArb, headerValueArb } from "./test-arbitraries.js";
 
 const require = createRequire(import.meta.url);
 // kafkajs' record encoder (not replaced) writes the records the decoders read.
@@ -21,16 +22,6 @@ const Decoder = require("kafkajs/src/protocol/decoder.js") as new (
 function body(encoded: Buffer) {
   return new Decoder(new Decoder(encoded).readVarIntBytes());
 }
-
-const bytesArb = fc.oneof(
-  fc.constant(null),
-  fc.string({ maxLength: 40 }),
-  fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-);
-const headerValueArb = fc.oneof(
-  fc.string({ maxLength: 10 }),
-  fc.uint8Array({ maxLength: 10 }).map((a) => Buffer.from(a)),
-);
 
 describe("decodeRecordV0", () => {
   it("decodes exactly what kafkajs' record decoder does (offsets, timestamps, keys, headers)", () => {

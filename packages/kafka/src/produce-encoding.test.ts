@@ -10,6 +10,7 @@ import {
   type ProduceMessage,
   type ProduceV3Args,
 } from "./produce-encoding.js";
+import { bytesArb, headerValueArb } from "./test-arbitraries.js";
 
 const require = createRequire(import.meta.url);
 const kafkajsCrc32c = require("kafkajs/src/protocol/recordBatch/crc32C/crc32C.js") as (
@@ -24,16 +25,6 @@ async function kafkajsBytes(args: ProduceV3Args): Promise<Buffer> {
   return e.buffer;
 }
 
-const bytesArb = fc.oneof(
-  fc.constant(null),
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: "grapheme", maxLength: 20 }),
-  fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-);
-const headerValueArb = fc.oneof(
-  fc.string({ maxLength: 10 }),
-  fc.uint8Array({ maxLength: 10 }).map((a) => Buffer.from(a)),
-);
 const messageArb: fc.Arbitrary<ProduceMessage> = fc.record(
   {
     key: bytesArb,
