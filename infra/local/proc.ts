@@ -35,8 +35,26 @@ export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
-/** Asks the OS for a free TCP port on loopback. */
-export function freePort(): Promise<number> {
+/** Ports this process has already handed out (see freePort). */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on loopback, never one this process handed out before: the kernel may give
+ * the same ephemeral port to two back-to-back listen(0) calls once the first socket closed, and
+ * callers asking for several ports (Kafka, its controller, Redis, ...) start nothing in between.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await osFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: the OS kept offering ports this process already handed out");
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { freePort } from "../../infra/local/proc.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 
@@ -9,17 +9,6 @@ const root = resolve(import.meta.dirname, "..", "..");
 export function anvilBin(): string {
   const platform = join(root, "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
   return existsSync(platform) ? platform : join(root, "node_modules", ".bin", "anvil");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
 }
 
 /** A running anvil node. */
