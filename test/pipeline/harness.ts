@@ -155,6 +155,18 @@ class SupervisorLog extends Writable {
     }
     cb();
   }
+
+  /** The last n lines a service printed before `exitLine` (what it said before it exited). */
+  before(exitLine: string, n: number): string[] {
+    const prefix = exitLine.slice(0, exitLine.indexOf("|") + 1);
+    const end = this.lines.lastIndexOf(exitLine);
+    const out: string[] = [];
+    for (let i = end - 1; i >= 0 && out.length < n; i--) {
+      const line = this.lines[i] as string;
+      if (line.startsWith(prefix)) out.unshift(line);
+    }
+    return out;
+  }
 }
 
 /** What the reconciliation found; every field is compared by the scenarios. */
@@ -423,8 +435,8 @@ export class Pipeline {
     // are reported, not counted: the supervisor restarts them as it would under `npm start`.
     this.startupExits = [...this.out.exits];
     this.out.exits.length = 0;
-    if (this.startupExits.length > 0)
-      this.log(`exits during start-up: ${this.startupExits.join(" ; ")}`);
+    for (const exit of this.startupExits)
+      this.log(`exit during start-up: ${[...this.out.before(exit, 3), exit].join("\n")}`);
   }
 
   /** Waits until the API answers and the ingester stored the setup blocks. */
