@@ -187,7 +187,17 @@ if (demo) {
   sup.start({
     name: "anvil",
     command: anvilBin,
-    args: ["--port", String(ports.anvil), "--block-time", "1", "--silent"],
+    // Without --prune-history anvil writes every state older than 500 blocks to
+    // ~/.foundry/anvil/tmp and never deletes it (gigabytes per hour at one block per second).
+    args: [
+      "--port",
+      String(ports.anvil),
+      "--block-time",
+      "1",
+      "--silent",
+      "--prune-history",
+      "500",
+    ],
   });
   await waitForPort(ports.anvil, 20_000);
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../../infra/local/proc.js";
 
@@ -25,9 +26,16 @@ export interface Anvil {
 /** Starts anvil on a free port (`--silent`), resolves once it answers eth_chainId. */
 export async function startAnvil(args: string[] = []): Promise<Anvil> {
   const port = await freePort();
-  const proc = spawn(anvilBin(), ["--port", String(port), "--silent", ...args], {
-    stdio: "ignore",
-  });
+  // anvil writes historical states under $HOME/.foundry/anvil/tmp (gigabytes for the bench's
+  // chains) and never removes them, not even on SIGTERM: keep the last 500 states in memory only
+  // (no test reads older state), and give each node its own HOME, removed on stop.
+  const home = mkdtempSync(join(tmpdir(), "chainscreen-anvil-"));
+  const proc = spawn(
+    anvilBin(),
+    ["--port", String(port), "--silent", "--prune-history", "500", ...args],
+    { stdio: "ignore", env: { ...process.env, HOME: home } },
+  );
+  proc.once("exit", () => rmSync(home, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   let id = 1;
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
