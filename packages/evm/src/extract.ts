@@ -57,20 +57,31 @@ function feeOf(r: RpcReceipt | undefined): string | null {
   return (BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice)).toString();
 }
 
-/** Decodes an ERC-20 Transfer log (indexed or not, like ethereum-etl); null when it is not one. */
+/**
+ * True when a log is an ERC-20 Transfer: the Transfer topic and three words (from, to, amount)
+ * spread over topics and data, indexed or not, like ethereum-etl; ERC-721 (4 topics) is not.
+ */
+export function isTransferLog(log: RpcLog): boolean {
+  const t = log.topics;
+  if (t.length === 4 || t[0]?.toLowerCase() !== TRANSFER_TOPIC) return false;
+  const dataWords = (log.data.length - 2) / 64;
+  return Number.isInteger(dataWords) && t.length - 1 + dataWords === 3;
+}
+
+/** Decodes an ERC-20 Transfer log (see {@link isTransferLog}); null when it is not one. */
 export function decodeTransferLog(log: RpcLog): { from: string; to: string; value: string } | null {
-  if (log.topics[0]?.toLowerCase() !== TRANSFER_TOPIC) return null;
-  const data = log.data.slice(2);
-  if (data.length % 64 !== 0) return null;
-  const words = [...log.topics.slice(1)];
-  for (let i = 0; i < data.length; i += 64) words.push(`0x${data.slice(i, i + 64)}`);
-  // ERC-721 puts the token id in a 4th topic: 4 words total only for ERC-20 (3 topics + amount).
-  if (words.length !== 3 || log.topics.length === 4) return null;
-  const [f, t, v] = words as [string, string, string];
+  if (!isTransferLog(log)) return null;
+  const t = log.topics;
+  const indexed = t.length - 1;
+  // Word i (64 hex digits): from the topics first, then from the data.
+  const word = (i: number): string =>
+    i < indexed
+      ? (t[i + 1] as string).slice(2)
+      : log.data.slice(2 + (i - indexed) * 64, 2 + (i - indexed + 1) * 64);
   return {
-    from: `0x${f.slice(-40)}`.toLowerCase(),
-    to: `0x${t.slice(-40)}`.toLowerCase(),
-    value: BigInt(v).toString(),
+    from: `0x${word(0).slice(-40)}`.toLowerCase(),
+    to: `0x${word(1).slice(-40)}`.toLowerCase(),
+    value: BigInt(`0x${word(2)}`).toString(),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { BlockRef, BlockSource, ChainBlock } from "@chainscreen/ingest";
 import type { Logger } from "@chainscreen/logger";
-import { decodeTransferLog, extractBlock } from "./extract.js";
+import { extractBlock, isTransferLog } from "./extract.js";
 import { type RpcClient, RpcUnsupportedError } from "./rpc.js";
 import { TokenMetadataCache } from "./tokens.js";
 import {
@@ -109,7 +109,7 @@ export class EvmBlockSource implements BlockSource {
     if (this.opts.tokenMetadata ?? true) {
       for (const r of raw)
         for (const rc of r.receipts)
-          for (const l of rc.logs) if (decodeTransferLog(l)) contracts.add(l.address.toLowerCase());
+          for (const l of rc.logs) if (isTransferLog(l)) contracts.add(l.address.toLowerCase());
     }
     const tokens = contracts.size > 0 ? await this.tokens.resolve(contracts) : new Map();
     const now = Date.now();
