@@ -73,16 +73,20 @@ export function decodeTransferLog(log: RpcLog): { from: string; to: string; valu
   if (!isTransferLog(log)) return null;
   const t = log.topics;
   const indexed = t.length - 1;
-  // Word i (64 hex digits): from the topics first, then from the data.
-  const word = (i: number): string =>
-    i < indexed
-      ? (t[i + 1] as string).slice(2)
-      : log.data.slice(2 + (i - indexed) * 64, 2 + (i - indexed + 1) * 64);
   return {
-    from: `0x${word(0).slice(-40)}`.toLowerCase(),
-    to: `0x${word(1).slice(-40)}`.toLowerCase(),
-    value: BigInt(`0x${word(2)}`).toString(),
+    from: `0x${transferWord(t, indexed, log.data, 0).slice(-40)}`.toLowerCase(),
+    to: `0x${transferWord(t, indexed, log.data, 1).slice(-40)}`.toLowerCase(),
+    value: BigInt(transferWord(t, indexed, log.data, 2)).toString(),
   };
+}
+
+/** Word i (0x + 64 hex digits) of a Transfer log: the indexed topics first, then the data. */
+function transferWord(topics: string[], indexed: number, data: string, i: number): string {
+  if (i < indexed) return topics[i + 1] as string;
+  // The usual ERC-20 amount is the whole data field.
+  if (data.length === 66) return data;
+  const at = 2 + (i - indexed) * 64;
+  return `0x${data.slice(at, at + 64)}`;
 }
 
 /**
