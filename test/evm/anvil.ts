@@ -28,7 +28,7 @@ export async function startAnvil(args: string[] = []): Promise<Anvil> {
   const port = await freePort();
   // anvil writes historical states under $HOME/.foundry/anvil/tmp (gigabytes for the bench's
   // chains) and never removes them, not even on SIGTERM: keep the last 500 states in memory only
-  // (no test reads older state), and give each node its own HOME, removed on stop.
+  // (no test reads older state), and give each node its own HOME, removed when it exits.
   const home = mkdtempSync(join(tmpdir(), "chainscreen-anvil-"));
   const proc = spawn(
     anvilBin(),
