@@ -12,7 +12,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { ClickHouseAlertsStore, createSubscription } from "@chainscreen/alerts";
+import {
+  ClickHouseAlertsStore,
+  createSubscription,
+  deleteSubscription,
+  listSubscriptions,
+  rotateSecret,
+  updateSubscription,
+} from "@chainscreen/alerts";
 import { ClickHouseKeyStore, generateApiKey } from "@chainscreen/auth";
 import { demoCast, demoTokenArtifact, demoWatchlistCsv, TrafficGenerator } from "@chainscreen/demo";
 import { KafkaBus, standardTopics } from "@chainscreen/kafka";
@@ -160,13 +167,25 @@ const receiver = createServer((req, res) => {
   });
 });
 await new Promise<void>((r) => receiver.listen(ports.webhook, "127.0.0.1", () => r()));
-const alertsStore = new ClickHouseAlertsStore(chClient);
-const sub = await createSubscription({ store: alertsStore }, "demo-bank", {
-  name: "demo bank webhook",
-  url: `http://127.0.0.1:${ports.webhook}/chainscreen`,
-  filters: { minSeverity: "low" },
-});
-webhookSecret = sub.secret;
+// One demo subscription across restarts: the data directory persists, and a new subscription per
+// run would deliver every alert once per earlier run, signed with secrets this run never saw.
+// The existing one gets this run's URL and a fresh secret (the old ones retired at once).
+const subs = { store: new ClickHouseAlertsStore(chClient) };
+const demoSub = { name: "demo bank webhook", url: `http://127.0.0.1:${ports.webhook}/chainscreen` };
+const [kept, ...extra] = (await listSubscriptions(subs, "demo-bank")).filter(
+  (s) => s.name === demoSub.name,
+);
+for (const s of extra) await deleteSubscription(subs, "demo-bank", s.id);
+if (kept) {
+  if (kept.url !== demoSub.url) await updateSubscription(subs, "demo-bank", kept.id, demoSub);
+  webhookSecret = (await rotateSecret(subs, "demo-bank", kept.id, { overlapSec: 0 })).secret;
+} else {
+  const created = await createSubscription(subs, "demo-bank", {
+    ...demoSub,
+    filters: { minSeverity: "low" },
+  });
+  webhookSecret = created.secret;
+}
 
 // 3. Demo chain and watchlist.
 const sup = new Supervisor();
