@@ -31,7 +31,10 @@ const PER_BLOCK = Number(process.argv[3] ?? 100);
 const log = silentLogger();
 
 const node = await startAnvil(["--gas-limit", "300000000"]);
-const infra = await benchInfra("evm");
+const infra = await benchInfra("evm").catch(async (err) => {
+  await node.stop();
+  throw err;
+});
 try {
   const { signer } = await wallet(node);
   const { token, tokenAddress } = await deploy(signer, 10n ** 30n);

@@ -76,7 +76,17 @@ export async function startLocalInfra(opts: LocalInfraOptions): Promise<LocalInf
         );
         return { url: r.url, pid: r.pid as number | null, port };
       })();
-  const [kafka, redis] = await Promise.all([kafkaP, redisP]);
+  // When one fails to start, the other is stopped again rather than left running unowned.
+  const [kafkaR, redisR] = await Promise.allSettled([kafkaP, redisP]);
+  if (kafkaR.status === "rejected" || redisR.status === "rejected") {
+    await Promise.all([
+      kafkaR.status === "fulfilled" && kafkaR.value.pid ? stopKafka(kafkaR.value.pid) : null,
+      redisR.status === "fulfilled" && redisR.value.pid ? stopRedis(redisR.value.pid) : null,
+    ]);
+    throw kafkaR.status === "rejected" ? kafkaR.reason : (redisR as PromiseRejectedResult).reason;
+  }
+  const kafka = kafkaR.value;
+  const redis = redisR.value;
   return {
     kafkaBrokers: kafka.brokers,
     redisUrl: redis.url,
