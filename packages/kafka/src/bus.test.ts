@@ -1,6 +1,6 @@
 import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { isProducerStateError } from "./bus.js";
+import { isProducerStateError, retryTopicSetup } from "./bus.js";
 
 // The broker errors exactly as kafkajs builds them from a response's error code.
 const protocolError = (type: string, code: number) =>
@@ -32,5 +32,62 @@ describe("isProducerStateError", () => {
     expect(isProducerStateError(protocolError("NOT_LEADER_FOR_PARTITION", 6))).toBe(false);
     expect(isProducerStateError(new Error("connect ECONNREFUSED"))).toBe(false);
     expect(isProducerStateError(null)).toBe(false);
+  });
+});
+
+describe("retryTopicSetup", () => {
+  // As kafkajs builds it from a metadata answer for a topic whose leader is not settled yet.
+  const notHosted = () =>
+    new KafkaJSProtocolError({
+      type: "UNKNOWN_TOPIC_OR_PARTITION",
+      code: 3,
+      retriable: true,
+      message: "This server does not host this topic-partition",
+    } as unknown as Error);
+
+  it("retries a step that fails with retriable broker errors until it succeeds", async () => {
+    let calls = 0;
+    const retries: number[] = [];
+    const got = await retryTopicSetup(
+      async () => {
+        calls++;
+        if (calls < 3) throw notHosted();
+        return ["t"];
+      },
+      (_err, attempt) => retries.push(attempt),
+      { baseDelayMs: 1 },
+    );
+    expect(got).toEqual(["t"]);
+    expect(calls).toBe(3);
+    expect(retries).toEqual([1, 2]);
+  });
+
+  it("throws a non-retriable error at once and a retriable one after the last attempt", async () => {
+    let calls = 0;
+    const invalid = protocolError("INVALID_REPLICATION_FACTOR", 38);
+    await expect(
+      retryTopicSetup(
+        async () => {
+          calls++;
+          throw invalid;
+        },
+        undefined,
+        { baseDelayMs: 1 },
+      ),
+    ).rejects.toBe(invalid);
+    expect(calls).toBe(1);
+
+    calls = 0;
+    await expect(
+      retryTopicSetup(
+        async () => {
+          calls++;
+          throw notHosted();
+        },
+        undefined,
+        { attempts: 4, baseDelayMs: 1 },
+      ),
+    ).rejects.toThrow("does not host");
+    expect(calls).toBe(4);
   });
 });

@@ -152,13 +152,35 @@ export class KafkaBus {
   /**
    * Creates missing topics (existing ones are left as they are) and waits for their leaders.
    * Resolves with the topics this call created; when another client created one at the same
-   * moment, none are reported as created (the caller must then treat them all as existing).
+   * moment, or the creation had to be retried, none are reported as created (the caller must
+   * then treat them all as existing).
    */
   async ensureTopics(specs: TopicSpec[]): Promise<string[]> {
+    // A broker still settling (new topics' leaders being elected, the controller busy) answers
+    // the leader wait with retriable errors such as "does not host this topic-partition"; kafkajs
+    // gives up on the first one. The whole step is retried; a retry after a creation that did go
+    // through finds the topics existing and waits until their metadata answers.
+    let settling = false;
+    return retryTopicSetup(
+      () => this.ensureTopicsOnce(specs, settling),
+      (err, attempt) => {
+        settling = true;
+        this.log.warn(
+          { err: (err as Error).message, attempt, topics: specs.map((s) => s.topic) },
+          "topic set-up failed, retrying",
+        );
+      },
+    );
+  }
+
+  private async ensureTopicsOnce(specs: TopicSpec[], settling: boolean): Promise<string[]> {
     const admin = await this.admin();
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return [];
+    if (missing.length === 0) {
+      if (settling) await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      return [];
+    }
     const created = await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((s) => {
@@ -365,6 +387,30 @@ const SEQUENCE_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_
  * stop, not take the id back.
  */
 const EPOCH_ERRORS = new Set(["INVALID_PRODUCER_EPOCH", "INVALID_PRODUCER_ID_MAPPING"]);
+
+/**
+ * Runs a topic set-up step, retrying it (up to 8 attempts, 0.2 → 5 s apart) while it fails with an
+ * error kafkajs marks retriable or a leader-wait timeout; any other error is thrown at once.
+ */
+export async function retryTopicSetup<T>(
+  step: () => Promise<T>,
+  onRetry: (err: unknown, attempt: number) => void = () => {},
+  opts: { attempts?: number; baseDelayMs?: number } = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const e = err as { retriable?: unknown; name?: unknown } | null;
+      const retriable = e?.retriable === true || e?.name === "KafkaJSTimeout";
+      if (!retriable || attempt >= attempts) throw err;
+      onRetry(err, attempt);
+      const delay = Math.min((opts.baseDelayMs ?? 200) * 2 ** (attempt - 1), 5_000);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 /**
  * True when `err` (or an error it wraps: kafkajs nests the broker's error in `cause` after
