@@ -48,9 +48,11 @@ describe("retryTopicSetup", () => {
   it("retries a step that fails with retriable broker errors until it succeeds", async () => {
     let calls = 0;
     const retries: number[] = [];
+    const stepAttempts: number[] = [];
     const got = await retryTopicSetup(
-      async () => {
+      async (attempt) => {
         calls++;
+        stepAttempts.push(attempt);
         if (calls < 3) throw notHosted();
         return ["t"];
       },
@@ -60,6 +62,7 @@ describe("retryTopicSetup", () => {
     expect(got).toEqual(["t"]);
     expect(calls).toBe(3);
     expect(retries).toEqual([1, 2]);
+    expect(stepAttempts).toEqual([1, 2, 3]);
   });
 
   it("throws a non-retriable error at once and a retriable one after the last attempt", async () => {

@@ -1,4 +1,4 @@
-import { TransientError } from "@chainscreen/errors";
+import { errorMessage, TransientError } from "@chainscreen/errors";
 import type { Logger } from "@chainscreen/logger";
 // Before kafkajs: patches its internals as it loads (see the module).
 import "./kafkajs-fixes.js";
@@ -160,16 +160,13 @@ export class KafkaBus {
     // the leader wait with retriable errors such as "does not host this topic-partition"; kafkajs
     // gives up on the first one. The whole step is retried; a retry after a creation that did go
     // through finds the topics existing and waits until their metadata answers.
-    let settling = false;
     return retryTopicSetup(
-      () => this.ensureTopicsOnce(specs, settling),
-      (err, attempt) => {
-        settling = true;
+      (attempt) => this.ensureTopicsOnce(specs, attempt > 1),
+      (err, attempt) =>
         this.log.warn(
-          { err: (err as Error).message, attempt, topics: specs.map((s) => s.topic) },
+          { err: errorMessage(err), attempt, topics: specs.map((s) => s.topic) },
           "topic set-up failed, retrying",
-        );
-      },
+        ),
     );
   }
 
@@ -389,18 +386,19 @@ const SEQUENCE_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_
 const EPOCH_ERRORS = new Set(["INVALID_PRODUCER_EPOCH", "INVALID_PRODUCER_ID_MAPPING"]);
 
 /**
- * Runs a topic set-up step, retrying it (up to 8 attempts, 0.2 → 5 s apart) while it fails with an
- * error kafkajs marks retriable or a leader-wait timeout; any other error is thrown at once.
+ * Runs a topic set-up step (given its attempt number, from 1), retrying it (up to 8 attempts,
+ * 0.2 → 5 s apart) while it fails with an error kafkajs marks retriable or a leader-wait timeout;
+ * any other error is thrown at once.
  */
 export async function retryTopicSetup<T>(
-  step: () => Promise<T>,
+  step: (attempt: number) => Promise<T>,
   onRetry: (err: unknown, attempt: number) => void = () => {},
   opts: { attempts?: number; baseDelayMs?: number } = {},
 ): Promise<T> {
   const attempts = opts.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await step();
+      return await step(attempt);
     } catch (err) {
       const e = err as { retriable?: unknown; name?: unknown } | null;
       const retriable = e?.retriable === true || e?.name === "KafkaJSTimeout";

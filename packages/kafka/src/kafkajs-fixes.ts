@@ -4,9 +4,9 @@ import { encodeProduceV3, type ProduceV3Args } from "./produce-encoding.js";
 
 /**
  * Replacements for three kafkajs 2.2.4 internals (two on the producer's path, one on the
- * consumer's), installed when this module is first evaluated. It must run before kafkajs loads (bus.ts imports it first): kafkajs'
- * modules take references to their dependencies when they are loaded, so the replacements are put
- * into Node's module cache first.
+ * consumer's), installed when this module is first evaluated. It must run before kafkajs loads
+ * (bus.ts imports it first): kafkajs' modules take references to their dependencies when they are
+ * loaded, so the replacements are put into Node's module cache first.
  *
  * - Grouping a send's messages by partition: kafkajs copies the partition's array for every
  *   message (`[...current, message]`), quadratic in the messages per partition of one send: a
