@@ -2,18 +2,17 @@
  * EVM ingestion throughput on a generated anvil chain: N blocks × K ERC-20 transfers (one
  * batchTransfer transaction per block). Measures (1) extraction alone (JSON-RPC batches of
  * eth_getBlockByNumber + eth_getBlockReceipts, validation, decoding) and (2) the full backfill
- * into Kafka with one transaction per batch; then, when bench/.venv has ethereum-etl
- * (`python3 -m venv bench/.venv && bench/.venv/bin/pip install ethereum-etl`), the time
- * `ethereumetl export_token_transfers` takes for the same blocks on the same node, and the ratio.
- * On Python 3.11 ethereum-etl's pinned parsimonious imports the removed inspect.getargspec: add
- * `import inspect; inspect.getargspec = inspect.getfullargspec` as sitecustomize.py in the venv's
- * site-packages (done here for the figures below).
+ * into Kafka with one transaction per batch; then the time `ethereumetl export_token_transfers`
+ * takes for the same blocks on the same node, and the ratio. ethereum-etl is installed from PyPI
+ * into the throwaway venv bench/.venv on the first run (python3 needed; `--no-etl` skips it).
+ * On Python ≥ 3.11 ethereum-etl's pinned parsimonious imports the removed inspect.getargspec:
+ * the venv gets a sitecustomize.py that maps it to inspect.getfullargspec.
  * Measured 2026-11-29 on 2 cores shared with other jobs (load 17–34), 500 × 100: extraction
  * 7,160 transfers/s, backfill → Kafka 3,981/s, ethereum-etl 2,156/s (1.8×; 3.3× extraction only).
- * Usage: npm run bench -- evm [blocks=2000] [transfersPerBlock=100]
+ * Usage: npm run bench -- evm [blocks=2000] [transfersPerBlock=100] [--no-etl]
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EvmBlockSource, RpcClient } from "@chainscreen/evm";
 import { Backfill } from "@chainscreen/ingest";
@@ -26,9 +25,47 @@ import { deploy, wallet } from "../test/evm/chain.js";
 import { benchInfra, rssMb, table } from "./lib.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
-const BLOCKS = Number(process.argv[2] ?? 2000);
-const PER_BLOCK = Number(process.argv[3] ?? 100);
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const BLOCKS = Number(args[0] ?? 2000);
+const PER_BLOCK = Number(args[1] ?? 100);
 const log = silentLogger();
+const ETL_VERSION = "2.4.2";
+
+/**
+ * bench/.venv/bin/ethereumetl, installed there first if missing; null (with the reason on
+ * stderr) when `--no-etl` was given or the install failed, and the run then has no ratio.
+ */
+function ethereumEtl(): string | null {
+  if (process.argv.includes("--no-etl")) return null;
+  const venv = join(import.meta.dirname, ".venv");
+  const bin = join(venv, "bin", "ethereumetl");
+  const works = () =>
+    existsSync(bin) && spawnSync(bin, ["--help"], { stdio: "ignore" }).status === 0;
+  if (works()) return bin;
+  console.error(`installing ethereum-etl ${ETL_VERSION} from PyPI into ${venv} (once) …`);
+  const run = (cmd: string, argv: string[]) => {
+    const r = spawnSync(cmd, argv, { encoding: "utf8" });
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${argv.join(" ")}: ${(r.stderr || r.error?.message || "").trim()}`);
+    return r.stdout.trim();
+  };
+  try {
+    run("python3", ["-m", "venv", venv]);
+    const python = join(venv, "bin", "python");
+    run(python, ["-m", "pip", "install", "-q", `ethereum-etl==${ETL_VERSION}`]);
+    const site = run(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
+    writeFileSync(
+      join(site, "sitecustomize.py"),
+      "import inspect\nif not hasattr(inspect, 'getargspec'):\n    inspect.getargspec = inspect.getfullargspec\n",
+    );
+    if (!works()) throw new Error(`${bin} --help failed after the install`);
+    return bin;
+  } catch (err) {
+    console.error(`ethereum-etl unavailable, no ratio: ${(err as Error).message.slice(0, 2000)}`);
+    return null;
+  }
+}
+const etl = ethereumEtl();
 
 const node = await startAnvil(["--gas-limit", "300000000"]);
 const infra = await benchInfra("evm").catch(async (err) => {
@@ -158,8 +195,7 @@ try {
   await bus.close();
 
   // 3. ethereum-etl on the same node and blocks.
-  const etl = join(import.meta.dirname, ".venv", "bin", "ethereumetl");
-  if (existsSync(etl)) {
+  if (etl) {
     const out = join(import.meta.dirname, ".venv", "token_transfers.csv");
     rmSync(out, { force: true });
     t0 = performance.now();
@@ -212,9 +248,7 @@ try {
     );
   } else {
     table(rows);
-    console.log(
-      "ethereum-etl not installed in bench/.venv: no ratio (see the header for how to install it)",
-    );
+    console.log("ethereum-etl skipped (--no-etl) or not installable (reason above): no ratio");
   }
 } finally {
   await node.stop();
