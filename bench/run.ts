@@ -10,7 +10,7 @@ import { serviceNodeOptions } from "../infra/local/index.js";
 
 const dir = import.meta.dirname;
 const names = readdirSync(dir)
-  .filter((f) => f.endsWith(".ts") && !["run.ts", "lib.ts"].includes(f))
+  .filter((f) => f.endsWith(".ts") && !["run.ts", "lib.ts", "warm-broker.ts"].includes(f))
   .map((f) => f.slice(0, -3))
   .sort();
 const [name, ...args] = process.argv.slice(2);

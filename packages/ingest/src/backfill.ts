@@ -47,6 +47,25 @@ export interface BackfillOptions {
   metrics?: IngestMetrics;
 }
 
+/** A batch of blocks: one fetch and one Kafka transaction. */
+export interface BatchRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The batches of `[from, to]`: the first ones small (an eighth of `batchSize`, doubling up to
+ * it), so the first transaction is produced while later blocks are still being fetched instead
+ * of after a whole batch; then `batchSize` blocks each.
+ */
+export function batchPlan(from: number, to: number, batchSize: number): BatchRange[] {
+  const out: BatchRange[] = [];
+  let size = Math.max(1, Math.ceil(batchSize / 8));
+  for (let start = from; start <= to; start += size, size = Math.min(batchSize, size * 2))
+    out.push({ start, end: Math.min(to, start + size - 1) });
+  return out;
+}
+
 /** Default progress topic. */
 export const backfillTopic = "ingest.backfill";
 
@@ -120,32 +139,31 @@ export class Backfill {
     const concurrency = Math.max(1, this.opts.concurrency ?? 4);
     // A range above the safe head is refused before anything starts (one RPC call). Then the
     // start-up steps that do not depend on each other run at once: the transactional producer
-    // (transaction coordinator, fencing), the resume point (checkpoint read) and the first block
-    // fetches, which assume a new job (resume = from) and are dropped when the checkpoint says
-    // otherwise. Nothing is produced before all of them succeeded.
+    // (transaction coordinator, fencing), the topics followed by the resume point (checkpoint
+    // read), and the first block fetches, which assume a new job (resume = from) and are dropped
+    // when the checkpoint says otherwise. Nothing is produced before all of them succeeded.
     await this.checkSafeHead();
-    const fetchBatch = (s: number) => {
-      const e = Math.min(this.opts.to, s + batchSize - 1);
-      return source.blocks
-        ? source.blocks(s, e)
-        : Promise.all(Array.from({ length: e - s + 1 }, (_, i) => source.block(s + i)));
-    };
-    const inflight = new Map<number, Promise<ChainBlock[]>>();
-    for (let s = this.opts.from; s <= this.opts.to && inflight.size < concurrency; s += batchSize) {
-      const p = fetchBatch(s);
+    const fetchBatch = ({ start, end }: BatchRange) => {
+      const p = source.blocks
+        ? source.blocks(start, end)
+        : Promise.all(Array.from({ length: end - start + 1 }, (_, i) => source.block(start + i)));
       p.catch(() => {}); // handled when awaited in order
-      inflight.set(s, p);
-    }
-    const created = await this.ensureTopics();
+      return p;
+    };
+    // Prefetched batches by first block; `end` tells a batch of another plan apart.
+    const inflight = new Map<number, { end: number; blocks: Promise<ChainBlock[]> }>();
+    for (const b of batchPlan(this.opts.from, this.opts.to, batchSize).slice(0, concurrency))
+      inflight.set(b.start, { end: b.end, blocks: fetchBatch(b) });
     const [producerR, resumeR] = await Promise.allSettled([
       this.opts.bus.producer({
         transactionalId:
           this.opts.transactionalId ?? `backfill-${chain}-${this.opts.from}-${this.opts.to}`,
       }),
-      this.readResumePoint(created),
+      this.ensureTopics().then((created) => this.readResumePoint(created)),
     ]);
+    const settleInflight = () => Promise.allSettled([...inflight.values()].map((f) => f.blocks));
     if (producerR.status === "rejected") {
-      await Promise.allSettled(inflight.values());
+      await settleInflight();
       throw producerR.reason;
     }
     const producer: Producer = producerR.value;
@@ -165,30 +183,35 @@ export class Backfill {
       log.info({ chain, from: this.opts.from, to: this.opts.to, resume }, "backfill starting");
       const t0 = performance.now();
       let doneThisRun = 0;
-      const starts: number[] = [];
-      for (let s = resume; s <= this.opts.to; s += batchSize) starts.push(s);
+      const plan = batchPlan(resume, this.opts.to, batchSize);
       // A sliding window of prefetched batches; commits happen strictly in block order. Early
-      // fetches that do not start a batch of this run (a resumed job) are dropped.
-      for (const s of inflight.keys())
-        if ((s - resume) % batchSize !== 0 || s < resume) inflight.delete(s);
-      // What is left of them is a prefix of this run's batches.
+      // fetches that are not batches of this run's plan (a resumed job) are dropped.
       let nextToFetch = 0;
-      while (nextToFetch < starts.length && inflight.has(starts[nextToFetch] as number))
+      const keep = new Set<number>();
+      while (nextToFetch < plan.length) {
+        const b = plan[nextToFetch] as BatchRange;
+        if (inflight.get(b.start)?.end !== b.end) break;
+        keep.add(b.start);
         nextToFetch++;
+      }
+      for (const s of inflight.keys()) if (!keep.has(s)) inflight.delete(s);
       const fill = () => {
-        while (inflight.size < concurrency && nextToFetch < starts.length) {
-          const s = starts[nextToFetch++] as number;
-          const p = fetchBatch(s);
-          p.catch(() => {}); // handled when awaited in order
-          inflight.set(s, p);
+        while (inflight.size < concurrency && nextToFetch < plan.length) {
+          const b = plan[nextToFetch++] as BatchRange;
+          inflight.set(b.start, { end: b.end, blocks: fetchBatch(b) });
         }
       };
-      for (const s of starts) {
+      for (const { start: s, end: e } of plan) {
         if (this.opts.signal?.aborted) break;
         fill();
-        const blocks = await (inflight.get(s) as Promise<ChainBlock[]>);
+        const blocks = await (inflight.get(s)?.blocks as Promise<ChainBlock[]>);
         inflight.delete(s);
-        const e = Math.min(this.opts.to, s + batchSize - 1);
+        if (blocks.length !== e - s + 1) {
+          throw new BaseError("block source returned the wrong number of blocks", {
+            retryable: true,
+            context: { from: s, to: e, got: blocks.length },
+          });
+        }
         blocks.forEach((b, i) => {
           if (b.ref.number !== s + i) {
             throw new BaseError("block source returned blocks out of order", {
@@ -236,7 +259,7 @@ export class Backfill {
           progress.blocksPerSecond > 0 ? (total - progress.done) / progress.blocksPerSecond : null;
         this.opts.onProgress?.({ ...progress });
       }
-      await Promise.allSettled(inflight.values());
+      await settleInflight();
       log.info(
         { chain, done: progress.done, total, transfers: progress.transfers },
         "backfill stopped",
