@@ -28,13 +28,14 @@ export async function startAnvil(args: string[] = []): Promise<Anvil> {
   const port = await freePort();
   // anvil writes historical states under $HOME/.foundry/anvil/tmp (gigabytes for the bench's
   // chains) and never removes them, not even on SIGTERM: keep the last 500 states in memory only
-  // (no test reads older state), and give each node its own HOME, removed when it exits.
+  // (no test reads older state; `args` may ask for another number), and give each node its own
+  // HOME, removed when it exits.
+  const prune = args.includes("--prune-history") ? [] : ["--prune-history", "500"];
   const home = mkdtempSync(join(tmpdir(), "chainscreen-anvil-"));
-  const proc = spawn(
-    anvilBin(),
-    ["--port", String(port), "--silent", "--prune-history", "500", ...args],
-    { stdio: "ignore", env: { ...process.env, HOME: home } },
-  );
+  const proc = spawn(anvilBin(), ["--port", String(port), "--silent", ...prune, ...args], {
+    stdio: "ignore",
+    env: { ...process.env, HOME: home },
+  });
   proc.once("exit", () => rmSync(home, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   let id = 1;

@@ -239,14 +239,17 @@ export class Backfill {
           next: e + 1,
           updatedAt: now,
         };
-        await producer.transaction(async (tx) => {
-          if (events.length)
-            await tx.send(
-              this.transfersTopic,
-              events.map((ev) => ({ key: ev.id, value: ev })),
-            );
-          await tx.send(this.progressTopic, [{ key: this.key, value: record }]);
-        });
+        // The events and the progress record in one go: the record rides along with the last
+        // request of events instead of a round trip of its own.
+        await producer.transaction((tx) =>
+          tx.sendAll([
+            {
+              topic: this.transfersTopic,
+              messages: events.map((ev) => ({ key: ev.id, value: ev })),
+            },
+            { topic: this.progressTopic, messages: [{ key: this.key, value: record }] },
+          ]),
+        );
         metrics.backfillNext.set({ chain }, e + 1);
         metrics.transfers.inc({ chain, kind: "backfill", status: "confirmed" }, events.length);
         metrics.blocks.inc({ chain, status: "backfill" }, blocks.length);

@@ -1,6 +1,6 @@
 import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { isProducerStateError, retryTopicSetup } from "./bus.js";
+import { isProducerStateError, planRequests, RIDE_ALONG, retryTopicSetup } from "./bus.js";
 
 // The broker errors exactly as kafkajs builds them from a response's error code.
 const protocolError = (type: string, code: number) =>
@@ -92,5 +92,55 @@ describe("retryTopicSetup", () => {
       ),
     ).rejects.toThrow("does not host");
     expect(calls).toBe(4);
+  });
+});
+
+describe("planRequests", () => {
+  const msgs = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
+  const shape = (rs: { topic: string; messages: string[] }[][]) =>
+    rs.map((r) => r.map((p) => `${p.topic}:${p.messages.length}`).join("+"));
+
+  it("lets a small trailing batch ride along with the last request", () => {
+    const plan = planRequests(
+      [
+        { topic: "events", messages: msgs(20_000, "e") },
+        { topic: "progress", messages: ["p"] },
+      ],
+      5_000,
+    );
+    expect(shape(plan)).toEqual([
+      "events:5000",
+      "events:5000",
+      "events:5000",
+      "events:5000+progress:1",
+    ]);
+    expect(plan.flat().flatMap((p) => p.messages)).toEqual([...msgs(20_000, "e"), "p"]);
+  });
+
+  it("keeps chunks apart when the extra is not small, and copes with empty batches", () => {
+    expect(
+      shape(
+        planRequests(
+          [
+            { topic: "a", messages: msgs(5_000, "a") },
+            { topic: "b", messages: msgs(RIDE_ALONG + 1, "b") },
+            { topic: "c", messages: [] },
+          ],
+          5_000,
+        ),
+      ),
+    ).toEqual(["a:5000", `b:${RIDE_ALONG + 1}`]);
+    expect(
+      shape(
+        planRequests(
+          [
+            { topic: "a", messages: msgs(3, "a") },
+            { topic: "b", messages: msgs(2, "b") },
+          ],
+          5_000,
+        ),
+      ),
+    ).toEqual(["a:3+b:2"]);
+    expect(planRequests([{ topic: "a", messages: [] }], 10)).toEqual([]);
   });
 });
