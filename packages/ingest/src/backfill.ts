@@ -27,7 +27,7 @@ export interface BackfillOptions {
   log: Logger;
   from: number;
   to: number;
-  /** Blocks per fetch and per Kafka transaction (default 50). */
+  /** Blocks per fetch and per Kafka transaction (default 50; the first ones smaller, see {@link batchPlan}). */
   batchSize?: number;
   /** Batches fetched in parallel (default 4); commits stay in block order. */
   concurrency?: number;

@@ -67,9 +67,9 @@ export interface ProducerOptions {
 export interface Transaction {
   send(topic: string, messages: OutMessage[]): Promise<void>;
   /**
-   * Sends to several topics in as few produce requests as `send` would need for the largest
-   * share: a small batch (up to {@link RIDE_ALONG} messages) goes in the request before it, so a
-   * checkpoint record after a batch of events costs no round trip of its own.
+   * Sends to several topics, in order, in requests of up to `chunkSize` messages; a small batch
+   * (up to {@link RIDE_ALONG} messages) joins the request before it, so a checkpoint record after
+   * a batch of events costs no round trip of its own.
    */
   sendAll(batches: { topic: string; messages: OutMessage[] }[]): Promise<void>;
 }
@@ -352,20 +352,6 @@ export class KafkaBus {
     };
     const compression = opts.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
     const chunk = opts.chunkSize ?? 5_000;
-    const sendChunks = async (
-      sender: { send: KProducer["send"] },
-      topic: string,
-      messages: OutMessage[],
-    ) => {
-      for (let i = 0; i < messages.length; i += chunk) {
-        await sender.send({
-          topic,
-          compression,
-          acks: -1,
-          messages: messages.slice(i, i + chunk).map(encode),
-        });
-      }
-    };
     const sendPlanned = async (
       sender: { sendBatch: KProducer["sendBatch"] },
       batches: { topic: string; messages: OutMessage[] }[],
@@ -384,7 +370,7 @@ export class KafkaBus {
     };
     this.closers.add(close);
     return {
-      send: (topic, messages) => guarded(() => sendChunks(p, topic, messages)),
+      send: (topic, messages) => guarded(() => sendPlanned(p, [{ topic, messages }])),
       transaction: (fn) =>
         guarded(async () => {
           if (!opts.transactionalId)
@@ -392,7 +378,7 @@ export class KafkaBus {
           const tx = await p.transaction();
           try {
             await fn({
-              send: (topic, messages) => sendChunks(tx, topic, messages),
+              send: (topic, messages) => sendPlanned(tx, [{ topic, messages }]),
               sendAll: (batches) => sendPlanned(tx, batches),
             });
             await tx.commit();
