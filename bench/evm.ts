@@ -7,8 +7,8 @@
  * into the throwaway venv bench/.venv on the first run (python3 needed; `--no-etl` skips it).
  * On Python ≥ 3.11 ethereum-etl's pinned parsimonious imports the removed inspect.getargspec:
  * the venv gets a sitecustomize.py that maps it to inspect.getfullargspec.
- * Measured 2026-11-29 on 2 cores shared with other jobs (load 17–34), 500 × 100: extraction
- * 7,160 transfers/s, backfill → Kafka 3,981/s, ethereum-etl 2,156/s (1.8×; 3.3× extraction only).
+ * Figures and their history: bench/README.md ("evm"); 2026-11-30 on 2 quiet cores, 2,000 × 100:
+ * backfill → Kafka 71–73k transfers/s, ethereum-etl 6.1–6.3k/s, 11.5–11.6×.
  * Usage: npm run bench -- evm [blocks=2000] [transfersPerBlock=100] [--no-etl] [--cold-broker]
  */
 import { spawn, spawnSync } from "node:child_process";
