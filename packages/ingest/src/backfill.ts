@@ -150,10 +150,10 @@ export class Backfill {
       p.catch(() => {}); // handled when awaited in order
       return p;
     };
-    // Prefetched batches by first block; `end` tells a batch of another plan apart.
-    const inflight = new Map<number, { end: number; blocks: Promise<ChainBlock[]> }>();
-    for (const b of batchPlan(this.opts.from, this.opts.to, batchSize).slice(0, concurrency))
-      inflight.set(b.start, { end: b.end, blocks: fetchBatch(b) });
+    // The plan of a new job, and its first batches prefetched (by first block).
+    const newJobPlan = batchPlan(this.opts.from, this.opts.to, batchSize);
+    const inflight = new Map<number, Promise<ChainBlock[]>>();
+    for (const b of newJobPlan.slice(0, concurrency)) inflight.set(b.start, fetchBatch(b));
     const [producerR, resumeR] = await Promise.allSettled([
       this.opts.bus.producer({
         transactionalId:
@@ -161,7 +161,7 @@ export class Backfill {
       }),
       this.ensureTopics().then((created) => this.readResumePoint(created)),
     ]);
-    const settleInflight = () => Promise.allSettled([...inflight.values()].map((f) => f.blocks));
+    const settleInflight = () => Promise.allSettled(inflight.values());
     if (producerR.status === "rejected") {
       await settleInflight();
       throw producerR.reason;
@@ -183,28 +183,23 @@ export class Backfill {
       log.info({ chain, from: this.opts.from, to: this.opts.to, resume }, "backfill starting");
       const t0 = performance.now();
       let doneThisRun = 0;
-      const plan = batchPlan(resume, this.opts.to, batchSize);
-      // A sliding window of prefetched batches; commits happen strictly in block order. Early
-      // fetches that are not batches of this run's plan (a resumed job) are dropped.
-      let nextToFetch = 0;
-      const keep = new Set<number>();
-      while (nextToFetch < plan.length) {
-        const b = plan[nextToFetch] as BatchRange;
-        if (inflight.get(b.start)?.end !== b.end) break;
-        keep.add(b.start);
-        nextToFetch++;
-      }
-      for (const s of inflight.keys()) if (!keep.has(s)) inflight.delete(s);
+      // A sliding window of prefetched batches; commits happen strictly in block order. A
+      // resumed job ramps up again from its resume point, so the early fetches (the new job's
+      // first batches) are not batches of its plan and are dropped.
+      const plan =
+        resume === this.opts.from ? newJobPlan : batchPlan(resume, this.opts.to, batchSize);
+      if (plan !== newJobPlan) inflight.clear();
+      let nextToFetch = inflight.size;
       const fill = () => {
         while (inflight.size < concurrency && nextToFetch < plan.length) {
           const b = plan[nextToFetch++] as BatchRange;
-          inflight.set(b.start, { end: b.end, blocks: fetchBatch(b) });
+          inflight.set(b.start, fetchBatch(b));
         }
       };
       for (const { start: s, end: e } of plan) {
         if (this.opts.signal?.aborted) break;
         fill();
-        const blocks = await (inflight.get(s)?.blocks as Promise<ChainBlock[]>);
+        const blocks = await (inflight.get(s) as Promise<ChainBlock[]>);
         inflight.delete(s);
         if (blocks.length !== e - s + 1) {
           throw new BaseError("block source returned the wrong number of blocks", {
