@@ -20,6 +20,7 @@ import { KafkaBus } from "@chainscreen/kafka";
 import { silentLogger } from "@chainscreen/logger";
 import { collectTopic, uniqueName } from "@chainscreen/testing";
 import { ethers } from "ethers";
+import { run } from "../infra/local/proc.js";
 import { startAnvil } from "../test/evm/anvil.js";
 import { deploy, wallet } from "../test/evm/chain.js";
 import { benchInfra, rssMb, table, warmBroker } from "./lib.js";
@@ -31,30 +32,28 @@ const PER_BLOCK = Number(args[1] ?? 100);
 const log = silentLogger();
 const ETL_VERSION = "2.4.2";
 const COLD_BROKER = process.argv.includes("--cold-broker");
+const NO_ETL = process.argv.includes("--no-etl");
 
 /**
  * bench/.venv/bin/ethereumetl, installed there first if missing; null (with the reason on
  * stderr) when `--no-etl` was given or the install failed, and the run then has no ratio.
  */
 function ethereumEtl(): string | null {
-  if (process.argv.includes("--no-etl")) return null;
+  if (NO_ETL) return null;
   const venv = join(import.meta.dirname, ".venv");
   const bin = join(venv, "bin", "ethereumetl");
   const works = () =>
     existsSync(bin) && spawnSync(bin, ["--help"], { stdio: "ignore" }).status === 0;
   if (works()) return bin;
   console.error(`installing ethereum-etl ${ETL_VERSION} from PyPI into ${venv} (once) …`);
-  const run = (cmd: string, argv: string[]) => {
-    const r = spawnSync(cmd, argv, { encoding: "utf8" });
-    if (r.status !== 0)
-      throw new Error(`${cmd} ${argv.join(" ")}: ${(r.stderr || r.error?.message || "").trim()}`);
-    return r.stdout.trim();
-  };
   try {
     run("python3", ["-m", "venv", venv]);
     const python = join(venv, "bin", "python");
     run(python, ["-m", "pip", "install", "-q", `ethereum-etl==${ETL_VERSION}`]);
-    const site = run(python, ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]);
+    const site = run(python, [
+      "-c",
+      "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+    ]).trim();
     writeFileSync(
       join(site, "sitecustomize.py"),
       "import inspect\nif not hasattr(inspect, 'getargspec'):\n    inspect.getargspec = inspect.getfullargspec\n",
