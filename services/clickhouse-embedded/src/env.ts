@@ -16,6 +16,12 @@ export const env = parseEnv(
     CLICKHOUSE_EMBEDDED_OPS_PORT: envPort(0),
     /** Largest request body in MiB (after decompression). */
     CLICKHOUSE_EMBEDDED_MAX_BODY_MB: envInt(512, 1),
+    /**
+     * Directory where INSERT payloads wait as files for the engine (it reads a file with about
+     * half the CPU of the same bytes in memory). Default: one per data directory under /dev/shm,
+     * else under the system's temporary directory. `off` hands payloads over in memory.
+     */
+    CLICKHOUSE_EMBEDDED_SPOOL_DIR: z.string().min(1).optional(),
     /** Seconds requests in flight get to finish on SIGTERM. */
     CLICKHOUSE_EMBEDDED_SHUTDOWN_GRACE_S: envInt(20, 1),
     /** pino level. */

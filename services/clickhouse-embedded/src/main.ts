@@ -29,6 +29,10 @@ const server = await startEmbeddedServer({
   users,
   log,
   maxBodyBytes: env.CLICKHOUSE_EMBEDDED_MAX_BODY_MB * 1024 * 1024,
+  spoolDir:
+    env.CLICKHOUSE_EMBEDDED_SPOOL_DIR === "off"
+      ? null
+      : env.CLICKHOUSE_EMBEDDED_SPOOL_DIR && resolve(env.CLICKHOUSE_EMBEDDED_SPOOL_DIR),
 });
 const ops = env.CLICKHOUSE_EMBEDDED_OPS_PORT
   ? await startOpsServer({ port: env.CLICKHOUSE_EMBEDDED_OPS_PORT, isReady: () => true })

@@ -1,5 +1,7 @@
+import { unlink } from "node:fs/promises";
 import { drainPending, Session } from "chdb";
 import { ClickHouseHttpError } from "./errors.js";
+import type { InsertSpool } from "./spool.js";
 import { type PlainInsert, quoteIdent, quoteString } from "./sql.js";
 import type { Profile } from "./users.js";
 
@@ -48,12 +50,14 @@ class EngineSession {
     readonly session: Session,
     private readonly baseline: Map<string, string>,
     private readonly readonly: boolean,
+    private readonly spool: InsertSpool | null,
   ) {}
 
   static async open(
     dataDir: string,
     profile: Profile,
     connectionArgs: string[],
+    spool: InsertSpool | null = null,
   ): Promise<EngineSession> {
     const session = new Session(dataDir, { connectionArgs });
     try {
@@ -75,7 +79,7 @@ class EngineSession {
         await session.queryAsync("SET readonly = 1");
         baseline.set("readonly", "1");
       }
-      return new EngineSession(session, baseline, profile.readonly);
+      return new EngineSession(session, baseline, profile.readonly, spool);
     } catch (err) {
       session.close();
       throw err;
@@ -94,6 +98,14 @@ class EngineSession {
       if (this.baseline.get(k) !== v) settings[k] = v;
     }
     const { insert, data } = raw;
+    const file = this.spool ? await this.spool.write(data) : null;
+    if (file) {
+      try {
+        return await this.runFileInsert(job, insert, settings, file);
+      } finally {
+        await unlink(file).catch(() => {});
+      }
+    }
     try {
       const r = await this.session.insert({
         table: `${insert.database ?? job.database}.${insert.table}`,
@@ -109,6 +121,32 @@ class EngineSession {
         bytesRead: 0,
         rowsSent: r.rowsSent,
       };
+    } catch (err) {
+      this.broken = true; // as in run(): a failed connection is never reused
+      throw err;
+    }
+  }
+
+  /**
+   * The spooled form of a raw insert: the payload is in a file and the engine reads it with
+   * `FROM INFILE`. Same statement, settings and errors as the payload handed over in memory; the
+   * server counts the rows for the summary.
+   */
+  private async runFileInsert(
+    job: Job,
+    insert: PlainInsert,
+    settings: Record<string, string>,
+    file: string,
+  ): Promise<EngineResult> {
+    const table = `${quoteIdent(insert.database ?? job.database)}.${quoteIdent(insert.table)}`;
+    const columns = insert.columns ? ` (${insert.columns.map(quoteIdent).join(", ")})` : "";
+    const set = Object.entries(settings).map(([k, v]) => `${k} = ${quoteString(v)}`);
+    const sql =
+      `INSERT INTO ${table}${columns} FROM INFILE ${quoteString(file)} COMPRESSION 'none'` +
+      `${set.length > 0 ? ` SETTINGS ${set.join(", ")}` : ""} FORMAT ${insert.format}`;
+    try {
+      const r = await this.session.queryAsync(sql);
+      return { bytes: new Uint8Array(0), elapsedSec: r.elapsed, rowsRead: 0, bytesRead: 0 };
     } catch (err) {
       this.broken = true; // as in run(): a failed connection is never reused
       throw err;
@@ -221,6 +259,7 @@ export class SessionPool {
     private readonly dataDir: string,
     private readonly profile: Profile,
     private readonly connectionArgs: string[],
+    private readonly spool: InsertSpool | null = null,
   ) {}
 
   /** Requests waiting for a session. */
@@ -242,7 +281,12 @@ export class SessionPool {
   private async openOne(): Promise<EngineSession> {
     this.opening++;
     try {
-      const s = await EngineSession.open(this.dataDir, this.profile, this.connectionArgs);
+      const s = await EngineSession.open(
+        this.dataDir,
+        this.profile,
+        this.connectionArgs,
+        this.spool,
+      );
       this.created++;
       return s;
     } finally {

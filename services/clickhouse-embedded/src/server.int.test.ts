@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { migrate } from "@chainscreen/store";
@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startClickHouse, stopClickHouse } from "../../../infra/local/clickhouse.js";
 import { freePort, pidAlive } from "../../../infra/local/proc.js";
+import { defaultSpoolDir } from "./spool.js";
 
 const url = inject("clickhouseUrl");
 const writer = { username: inject("clickhouseUser"), password: inject("clickhousePassword") };
@@ -405,6 +406,9 @@ describe("embedded ClickHouse over HTTP with @clickhouse/client", () => {
       let c = own();
       await c.command({ query: "CREATE TABLE kept (n UInt32) ENGINE = MergeTree ORDER BY n" });
       await c.insert({ table: "kept", values: [{ n: 1 }, { n: 2 }], format: "JSONEachRow" });
+      // The rows went through the spool directory, which keeps no payload once it is inserted.
+      const spool = defaultSpoolDir(join(dataDir, "data"));
+      expect(readdirSync(spool)).toEqual([]);
       await c.command({ query: "CREATE TABLE slow (n UInt8) ENGINE = MergeTree ORDER BY n" });
       await c.insert({ table: "slow", values: [{ n: 1 }], format: "JSONEachRow" });
       // A 2 s query is running when SIGTERM arrives: it still gets its answer, then the process exits.
@@ -418,6 +422,7 @@ describe("embedded ClickHouse over HTTP with @clickhouse/client", () => {
       for (let i = 0; i < 200 && pidAlive(server.pid); i++)
         await new Promise((r) => setTimeout(r, 100));
       expect(pidAlive(server.pid)).toBe(false);
+      expect(existsSync(spool)).toBe(false); // removed at shutdown
 
       server = await startClickHouse({ port, dataDir });
       c = own();

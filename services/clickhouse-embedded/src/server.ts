@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -7,6 +8,7 @@ import type { Logger } from "@chainscreen/logger";
 import { counter, gauge, histogram } from "@chainscreen/runtime";
 import { ClickHouseHttpError, fromEngineError, httpStatusFor } from "./errors.js";
 import { type Job, SessionPool } from "./pool.js";
+import { defaultSpoolDir, InsertSpool } from "./spool.js";
 import { inspect, isDeniedFunction, plainInsert, READ_ONLY_KINDS } from "./sql.js";
 import { authenticate, credentialsOf, type UsersConfig } from "./users.js";
 
@@ -58,6 +60,11 @@ export interface EmbeddedServerOptions {
   connectionArgs?: string[];
   /** Largest accepted request body (bytes, after decompression). */
   maxBodyBytes?: number;
+  /**
+   * Directory for raw INSERT payloads the engine reads as files ({@link InsertSpool}); emptied at
+   * start and removed at close. Default {@link defaultSpoolDir}; null hands payloads over in memory.
+   */
+  spoolDir?: string | null;
 }
 
 /** A running server. */
@@ -137,13 +144,28 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const log = opts.log;
   const maxBody = opts.maxBodyBytes ?? 512 * 1024 * 1024;
+  const spoolDir = opts.spoolDir === undefined ? defaultSpoolDir(opts.dataDir) : opts.spoolDir;
+  const spool = spoolDir
+    ? new InsertSpool(spoolDir, (err) =>
+        log.warn(
+          { spoolDir, err: err instanceof Error ? err.message : String(err) },
+          "cannot spool an INSERT payload to a file; sending payloads to the engine in memory",
+        ),
+      )
+    : null;
   const pools = new Map<string, SessionPool>();
   for (const [name, profile] of Object.entries(opts.users.profiles)) {
-    pools.set(name, new SessionPool(name, opts.dataDir, profile, opts.connectionArgs ?? []));
+    pools.set(name, new SessionPool(name, opts.dataDir, profile, opts.connectionArgs ?? [], spool));
   }
   // Open one writer-capable session first: fails fast when the directory is locked by another process.
   const first = [...pools.values()][0];
   if (first) await first.warm();
+  // The data directory is ours now (the engine holds its lock), and so is its spool directory:
+  // files left by a killed predecessor go.
+  if (spoolDir) {
+    rmSync(spoolDir, { recursive: true, force: true });
+    mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  }
 
   let inFlight = 0;
   let closing = false;
@@ -366,6 +388,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       server.closeAllConnections();
       await closed;
       for (const p of pools.values()) await p.close(Math.max(0, deadline - Date.now()));
+      if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }
