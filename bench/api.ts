@@ -24,6 +24,7 @@ import { freePort, waitForPort } from "../infra/local/proc.js";
 import { buildApi } from "../services/api/src/app.js";
 import { ClickHouseAuditSink } from "../services/api/src/audit.js";
 import { MatcherLookup } from "../services/api/src/screening.js";
+import { cpuSeconds } from "./lib.js";
 
 const TRANSFERS = Number(process.argv[2] ?? 10_000_000);
 const SECONDS = Number(process.argv[3] ?? 20);
@@ -301,17 +302,7 @@ process.stdout.write(
  * API process's own, the CPU cost per request, which other work on the machine inflates much
  * less than it does latency.
  */
-function storeCpuMs(): number {
-  try {
-    // Fields after the command name: state is field 3, utime and stime are fields 14 and 15.
-    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
+const storeCpuMs = (): number => (cpuSeconds(child.pid) ?? Number.NaN) * 1000;
 const apiCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { consume, type KafkaBus } from "@chainscreen/kafka";
@@ -82,6 +82,23 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Resident set size in MB. */
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux); null
+ * when it cannot be read (no such process, another OS).
+ */
+export function cpuSeconds(pid: number | null | undefined): number | null {
+  if (!pid) return null;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th,
+    // in clock ticks (USER_HZ, 100 on Linux).
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 export function rssMb(): number {
   return Math.round(process.memoryUsage().rss / 1024 / 1024);
 }

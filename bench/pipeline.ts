@@ -35,7 +35,7 @@ import { WebhookHeaders } from "@chainscreen/webhook-verify";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot, serviceNodeOptions, sleep } from "../infra/local/index.js";
 import { Supervisor } from "../infra/local/supervisor.js";
-import { benchInfra, benchTransfer, percentile, table, timedConsume } from "./lib.js";
+import { benchInfra, benchTransfer, cpuSeconds, percentile, table, timedConsume } from "./lib.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -116,18 +116,8 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds (user + system, all threads) a process has used so far; 0 once it is gone. */
-function cpuOf(pid: number | null | undefined): number {
-  if (!pid) return 0;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
+/** CPU seconds a process has used so far; 0 once it is gone. */
+const cpuOf = (pid: number | null | undefined): number => cpuSeconds(pid) ?? 0;
 
 const infra = await benchInfra("pipeline");
 const dataDir = join(repoRoot, ".data", `bench-pipeline-ch-${process.pid}`);

@@ -20,7 +20,7 @@ import { silentLogger } from "@chainscreen/logger";
 import { createStoreClient, migrate, Store, StoreSink, transfersTarget } from "@chainscreen/store";
 import { startClickHouse, stopClickHouse } from "../infra/local/clickhouse.js";
 import { freePort, repoRoot } from "../infra/local/index.js";
-import { benchInfra, benchTransfer, percentile, rssMb, table } from "./lib.js";
+import { benchInfra, benchTransfer, cpuSeconds, percentile, rssMb, table } from "./lib.js";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,6 +71,15 @@ async function main() {
     console.error(`[bench] ${MESSAGES} events in ${topic}`);
 
     const rows: Record<string, string | number>[] = [];
+    // CPU seconds so far of the sink (this process), the embedded engine and the broker.
+    const cpuNow = () => {
+      const u = process.cpuUsage();
+      return [
+        (u.user + u.system) / 1e6,
+        cpuSeconds(ch.pid) ?? Number.NaN,
+        cpuSeconds(infra.kafkaPid) ?? Number.NaN,
+      ];
+    };
     // [consumers in the group sharing one StoreSink, partitions each processes in parallel];
     // services/sink runs SINK_CONSUMERS × SINK_PARTITIONS_IN_PARALLEL, by default 2 × 2.
     const variants: Array<[number, number]> = [
@@ -89,6 +98,7 @@ async function main() {
         done = r;
       });
       const groupId = `bench-store-${consumers}-${concurrency}-${Date.now()}`;
+      const cpu0 = cpuNow();
       const t0 = performance.now();
       const handles = [];
       for (let i = 0; i < consumers; i++) {
@@ -111,6 +121,7 @@ async function main() {
       }
       await finished;
       const secs = (performance.now() - t0) / 1000;
+      const cpu = cpuNow().map((c, i) => (c - (cpu0[i] ?? 0)) * (1e6 / MESSAGES));
       for (const h of handles) await h.stop();
       const [r] = await (
         await client.query({ query: "SELECT count() AS c FROM transfers", format: "JSONEachRow" })
@@ -123,12 +134,16 @@ async function main() {
         seconds: secs.toFixed(1),
         "rows/s": Math.round(MESSAGES / secs),
         rowsPerInsert: Math.round(MESSAGES / Math.max(1, batches)),
+        "sink µs/row": cpu[0]?.toFixed(1) ?? "",
+        "engine µs/row": cpu[1]?.toFixed(1) ?? "",
+        "broker µs/row": cpu[2]?.toFixed(1) ?? "",
         rssMb: rssMb(),
         load1m: loadavg()[0]?.toFixed(1) ?? "",
       });
     }
     console.log(
-      "\nSink: real broker → consume() + StoreSink → embedded ClickHouse (transfers + address MV)",
+      "\nSink: real broker → consume() + StoreSink → embedded ClickHouse (transfers + address MV)" +
+        "\n(µs/row: CPU time of each process during the run ÷ events; the engine's includes the merges it ran)",
     );
     table(rows);
     await bus.close();
