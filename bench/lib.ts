@@ -81,7 +81,6 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i] as number;
 }
 
-/** Resident set size in MB. */
 /**
  * CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux); null
  * when it cannot be read (no such process, another OS).
@@ -99,6 +98,7 @@ export function cpuSeconds(pid: number | null | undefined): number | null {
   }
 }
 
+/** Resident set size in MB. */
 export function rssMb(): number {
   return Math.round(process.memoryUsage().rss / 1024 / 1024);
 }
