@@ -1,7 +1,5 @@
-import { unlink } from "node:fs/promises";
 import { drainPending, Session } from "chdb";
 import { ClickHouseHttpError } from "./errors.js";
-import type { InsertSpool } from "./spool.js";
 import { type PlainInsert, quoteIdent, quoteString } from "./sql.js";
 import type { Profile } from "./users.js";
 
@@ -33,7 +31,12 @@ export interface Job {
    * A plain INSERT (`sql` is only its statement) with its rows as bytes: handed to the engine as
    * they came, settings in the statement's SETTINGS clause (nothing to set and undo).
    */
-  rawInsert?: { insert: PlainInsert; data: Buffer };
+  rawInsert?: {
+    insert: PlainInsert;
+    data: Buffer;
+    /** The same payload spooled to a file (spool.ts), which the engine reads; null: in memory. */
+    file: string | null;
+  };
 }
 
 /**
@@ -50,14 +53,12 @@ class EngineSession {
     readonly session: Session,
     private readonly baseline: Map<string, string>,
     private readonly readonly: boolean,
-    private readonly spool: InsertSpool | null,
   ) {}
 
   static async open(
     dataDir: string,
     profile: Profile,
     connectionArgs: string[],
-    spool: InsertSpool | null = null,
   ): Promise<EngineSession> {
     const session = new Session(dataDir, { connectionArgs });
     try {
@@ -79,7 +80,7 @@ class EngineSession {
         await session.queryAsync("SET readonly = 1");
         baseline.set("readonly", "1");
       }
-      return new EngineSession(session, baseline, profile.readonly, spool);
+      return new EngineSession(session, baseline, profile.readonly);
     } catch (err) {
       session.close();
       throw err;
@@ -97,15 +98,8 @@ class EngineSession {
         throw ClickHouseHttpError.of("UNKNOWN_SETTING", `Unknown setting ${k}`);
       if (this.baseline.get(k) !== v) settings[k] = v;
     }
-    const { insert, data } = raw;
-    const file = this.spool ? await this.spool.write(data) : null;
-    if (file) {
-      try {
-        return await this.runFileInsert(job, insert, settings, file);
-      } finally {
-        await unlink(file).catch(() => {});
-      }
-    }
+    const { insert, data, file } = raw;
+    if (file) return this.runFileInsert(job, insert, settings, file);
     try {
       const r = await this.session.insert({
         table: `${insert.database ?? job.database}.${insert.table}`,
@@ -259,7 +253,6 @@ export class SessionPool {
     private readonly dataDir: string,
     private readonly profile: Profile,
     private readonly connectionArgs: string[],
-    private readonly spool: InsertSpool | null = null,
   ) {}
 
   /** Requests waiting for a session. */
@@ -281,12 +274,7 @@ export class SessionPool {
   private async openOne(): Promise<EngineSession> {
     this.opening++;
     try {
-      const s = await EngineSession.open(
-        this.dataDir,
-        this.profile,
-        this.connectionArgs,
-        this.spool,
-      );
+      const s = await EngineSession.open(this.dataDir, this.profile, this.connectionArgs);
       this.created++;
       return s;
     } finally {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -155,7 +156,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     : null;
   const pools = new Map<string, SessionPool>();
   for (const [name, profile] of Object.entries(opts.users.profiles)) {
-    pools.set(name, new SessionPool(name, opts.dataDir, profile, opts.connectionArgs ?? [], spool));
+    pools.set(name, new SessionPool(name, opts.dataDir, profile, opts.connectionArgs ?? []));
   }
   // Open one writer-capable session first: fails fast when the directory is locked by another process.
   const first = [...pools.values()][0];
@@ -281,7 +282,8 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       if (k.startsWith("param_")) job.params[k.slice(6)] = v;
       else if (!HTTP_PARAMS.has(k)) job.settings[k] = v;
     }
-    if (raw) job.rawInsert = { insert: raw, data: body };
+    // The payload is spooled before the request takes an engine session, which reads the file.
+    if (raw) job.rawInsert = { insert: raw, data: body, file: spool && (await spool.write(body)) };
     const t0 = process.hrtime.bigint();
     queued.set({ profile: profileName }, pool.queued + 1);
     let result: Awaited<ReturnType<SessionPool["run"]>>;
@@ -293,6 +295,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         { profile: profileName, kind: info.kind },
         Number(process.hrtime.bigint() - t0) / 1e9,
       );
+      if (job.rawInsert?.file) await unlink(job.rawInsert.file).catch(() => {});
     }
     const written =
       info.kind === "INSERT" && info.format?.toLowerCase().includes("eachrow")
